@@ -1,0 +1,44 @@
+/**
+ * The command table. Each command lives in its own module and is imported
+ * only when it runs, so `downscope hook` never loads the AWS SDK.
+ */
+import type { Command } from "./io.js";
+
+export interface CommandEntry {
+  summary: string;
+  usage: string;
+  load: () => Promise<Command>;
+}
+
+export const COMMANDS: Record<string, CommandEntry> = {
+  check: {
+    summary: "show the decision for a command without running it",
+    usage: "downscope check [--json] -- <binary> [args...]",
+    load: async () => (await import("./check.js")).check,
+  },
+  lint: {
+    summary: "validate a policy: schema, regexes, slots, examples, shadowed rules",
+    usage: "downscope lint [file...]",
+    load: async () => (await import("./lint.js")).lint,
+  },
+  trust: {
+    summary: "trust the project policy so it may grant credentials (pins its sha256)",
+    usage: "downscope trust [file]",
+    load: async () => (await import("./trust.js")).trust,
+  },
+  untrust: {
+    summary: "withdraw trust from a project policy",
+    usage: "downscope untrust [file]",
+    load: async () => (await import("./trust.js")).untrust,
+  },
+  schema: {
+    summary: "print the JSON Schema of the policy file",
+    usage: "downscope schema",
+    load: async () => (await import("./schema.js")).schema,
+  },
+  demo: {
+    summary: "a tour: decisions for a list of commands on the bundled developer policy",
+    usage: "downscope demo",
+    load: async () => (await import("./demo.js")).demo,
+  },
+};

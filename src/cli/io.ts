@@ -1,0 +1,32 @@
+/**
+ * What a command needs from the outside world, passed in so tests can run
+ * commands in-process with an isolated environment.
+ * stdout is a protocol channel for some commands (hook JSON, credential_process
+ * JSON, MCP JSON-RPC): human text goes to stderr there.
+ */
+import type { Env } from "../paths.js";
+
+export interface Io {
+  env: Env;
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Reads all of stdin (hook payloads). */
+  stdin: () => Promise<string>;
+}
+
+export type Command = (argv: string[], io: Io) => Promise<number>;
+
+export function processIo(): Io {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    stdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString("utf8");
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { resolve } from "node:path";
+import { ConfigError, UsageError } from "../errors.js";
+import { findProjectConfig, readConfigText, sha256 } from "../policy/load.js";
+import { parseConfig } from "../policy/parse.js";
+import { readTrustStore, writeTrustStore } from "../policy/trust.js";
+import { trustStorePath } from "../paths.js";
+import type { Command, Io } from "./io.js";
+
+function target(argv: string[], io: Io): string {
+  const file = argv[0] !== undefined ? resolve(io.cwd, argv[0]) : findProjectConfig(io.cwd, io.env);
+  if (file === undefined)
+    throw new UsageError("no project policy found (.claude/downscoping.yaml upward from here); name the file");
+  return file;
+}
+
+/** `downscope trust [file]`: pin the file's sha256 so it may grant credentials. */
+export const trust: Command = async (argv, io) => {
+  const file = target(argv, io);
+  const text = readConfigText(file);
+  const parsed = parseConfig(text, file);
+  if (!parsed.ok) throw new ConfigError(parsed.issues);
+  const store = readTrustStore(trustStorePath(io.env));
+  store.set(file, sha256(text));
+  writeTrustStore(trustStorePath(io.env), store);
+  io.stderr(
+    `downscope: trusted ${file} (sha256 ${sha256(text).slice(0, 12)}…). Any change to it withdraws the trust until you run \`downscope trust\` again.\n`,
+  );
+  return 0;
+};
+
+export const untrust: Command = async (argv, io) => {
+  const file = target(argv, io);
+  const store = readTrustStore(trustStorePath(io.env));
+  const had = store.delete(file);
+  writeTrustStore(trustStorePath(io.env), store);
+  io.stderr(
+    had
+      ? `downscope: ${file} is no longer trusted; its rules can only restrict.\n`
+      : `downscope: ${file} was not trusted.\n`,
+  );
+  return 0;
+};

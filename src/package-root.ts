@@ -1,0 +1,19 @@
+/**
+ * The installed package's root (where policies/, shims/ and schema/ live),
+ * found from this module's location. Works from src/ (tests) and dist/ (bundle).
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+let cached: string | undefined;
+
+export function packageRoot(): string {
+  if (cached !== undefined) return cached;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "policies"))) return (cached = dir);
+    dir = dirname(dir);
+  }
+  throw new Error("downscope: cannot find the package root (policies/ next to package.json)");
+}

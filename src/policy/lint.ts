@@ -1,0 +1,163 @@
+/**
+ * Policy lint (pure, on a parsed document): what the schema cannot see.
+ * Errors make `downscope lint` fail; warnings are printed.
+ */
+import type { Document, LineCounter } from "yaml";
+import type { ConfigIssue } from "../errors.js";
+import { decide } from "./evaluate.js";
+import type { Invocation } from "./invocation.js";
+import { formatPath, positionOf } from "./parse.js";
+import type { Policy } from "./policy.js";
+import type { Config, Match, Rule } from "./schema.js";
+
+export interface LintIssue extends ConfigIssue {
+  severity: "error" | "warning";
+}
+
+/** Extra checks contributed by other parts (AWS policy size, ...), kept pure. */
+export type LintCheck = (
+  config: Config,
+  report: (path: (string | number)[], severity: LintIssue["severity"], message: string) => void,
+) => void;
+
+export function lintConfig(
+  config: Config,
+  file: string,
+  doc: Document,
+  lc: LineCounter,
+  extraChecks: readonly LintCheck[] = [],
+): LintIssue[] {
+  const issues: LintIssue[] = [];
+  const report = (path: (string | number)[], severity: LintIssue["severity"], message: string) =>
+    issues.push({ file, ...positionOf(doc, lc, path), path: formatPath(path), message, severity });
+
+  const policy: Policy = { layers: [{ name: "user", file, trusted: true, config, sha256: "" }], warnings: [] };
+  const binaries = new Map<string, string>();
+
+  for (const [name, svc] of Object.entries(config.services)) {
+    const base = ["services", name];
+    if (svc.server === undefined || svc.binary !== undefined) {
+      const bin = svc.binary ?? name;
+      const other = binaries.get(bin);
+      if (other !== undefined)
+        report(base, "error", `services "${other}" and "${name}" both cover the binary "${bin}"; merge them`);
+      binaries.set(bin, name);
+    }
+
+    // Slots never used.
+    const used = new Set([svc.default_slot, ...svc.rules.map((r) => r.slot)]);
+    for (const slot of Object.keys(svc.token_slots ?? {})) {
+      if (!used.has(slot))
+        report(
+          [...base, "token_slots", slot],
+          "warning",
+          `slot "${slot}" is never used (no rule names it and it is not default_slot)`,
+        );
+    }
+    if (
+      svc.downscope_mode === "token_slot" &&
+      svc.server === undefined &&
+      svc.default_slot === undefined &&
+      svc.default_action === "allow"
+    ) {
+      report(
+        base,
+        "warning",
+        "no default_slot: commands that no rule gives a slot will be refused for lack of a credential",
+      );
+    }
+
+    svc.rules.forEach((rule, i) => {
+      const path = [...base, "rules", i];
+      // Examples must be decided by their own rule.
+      (rule.examples ?? []).forEach((ex, k) => {
+        const inv: Invocation =
+          svc.server !== undefined && svc.binary === undefined
+            ? { kind: "mcp", server: svc.server, tool: ex, arguments: {} }
+            : { kind: "cli", binary: svc.binary ?? name, args: splitExample(ex) };
+        const d = decide(policy, inv);
+        if (d.source !== "rule" || d.rule?.index !== i) {
+          const by =
+            d.source === "rule"
+              ? `rule #${(d.rule?.index ?? 0) + 1} "${d.rule?.name}"`
+              : d.source === "guard"
+                ? `built-in guard "${d.rule?.name}"`
+                : "the default";
+          report(
+            [...path, "examples", k],
+            "error",
+            `example "${ex}" is decided by ${by}, not by this rule${d.source === "rule" && (d.rule?.index ?? 0) < i ? " (this rule is shadowed for it)" : ""}`,
+          );
+        }
+      });
+      // Provable shadowing by an earlier rule.
+      for (let j = 0; j < i; j++) {
+        const earlier = svc.rules[j]!;
+        if (covers(earlier, rule)) {
+          report(
+            path,
+            "error",
+            `rule "${rule.name}" can never match: rule #${j + 1} "${earlier.name}" above it matches everything it matches`,
+          );
+          break;
+        }
+      }
+    });
+  }
+  for (const check of extraChecks) check(config, report);
+  return issues;
+}
+
+/** Does `a` match (at least) everything `b` matches? Only what can be proven. */
+export function covers(a: Rule, b: Rule): boolean {
+  const am = a.match;
+  const bm: Match = b.match;
+  if (am.args_pattern !== undefined || am.arguments !== undefined || am.allowed_paths || am.denied_paths) return false;
+  // Readings: an allow rule matches under every reading, a restrictive one under any.
+  if (a.action === "allow" && b.action !== "allow" && am.command !== undefined) return false;
+  if (am.tools !== undefined) {
+    if (bm.tools === undefined || !bm.tools.every((t) => am.tools!.includes(t) || am.tools!.includes("*")))
+      return false;
+  }
+  if (am.command !== undefined) {
+    if (bm.command === undefined || bm.command.length < am.command.length) return false;
+    if (!am.command.every((w, i) => wordCovers(w, bm.command![i]!))) return false;
+  }
+  if (am.flags !== undefined) {
+    if (bm.flags === undefined || !bm.flags.every((f) => am.flags!.includes(f))) return false;
+  }
+  return true;
+}
+
+function wordCovers(a: string, b: string): boolean {
+  if (a === "*") return true;
+  if (b === "*") return false;
+  const as = new Set(a.split("|"));
+  return b.split("|").every((w) => as.has(w));
+}
+
+/** Split an example's argument string: whitespace, with '…' and "…" quoting. */
+export function splitExample(s: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let quote: string | undefined;
+  for (const ch of s) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) out.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}

@@ -1,0 +1,117 @@
+/**
+ * I/O side of config loading: find the layer files, read them, check trust,
+ * and hand the text to the pure parser. Any problem with any present layer is
+ * a ConfigError: callers that were asked for a decision turn it into a deny.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { ConfigError, type ConfigIssue } from "../errors.js";
+import { managedConfigPath, trustStorePath, userConfigPath, type Env } from "../paths.js";
+import { parseConfig } from "./parse.js";
+import type { Layer, LayerName, Policy } from "./policy.js";
+import { readTrustStore } from "./trust.js";
+
+export const PROJECT_CONFIG = ".claude/downscoping.yaml";
+
+export interface LoadOptions {
+  cwd: string;
+  env: Env;
+}
+
+/** The project file: DOWNSCOPE_CONFIG, else .claude/downscoping.yaml searched upward from cwd. */
+export function findProjectConfig(cwd: string, env: Env): string | undefined {
+  if (env.DOWNSCOPE_CONFIG) return resolve(cwd, env.DOWNSCOPE_CONFIG);
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, PROJECT_CONFIG);
+    if (exists(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+function exists(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function sha256(text: string | Buffer): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/** Read a layer file's text, turning every failure into one clear issue. */
+export function readConfigText(file: string): string {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      { file, path: "", message: code === "ENOENT" ? "file not found" : `cannot read the file (${code ?? "error"})` },
+    ]);
+  }
+  if (st.isDirectory()) {
+    throw new ConfigError([{ file, path: "", message: "is a directory; expected a YAML file" }]);
+  }
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([
+      {
+        file,
+        path: "",
+        message:
+          code === "EACCES"
+            ? "permission denied; make the file readable by you"
+            : `cannot read the file (${code ?? "error"})`,
+      },
+    ]);
+  }
+}
+
+export function loadLayer(name: LayerName, file: string, trustedHashes: ReadonlyMap<string, string>): Layer {
+  const text = readConfigText(file);
+  const result = parseConfig(text, file);
+  if (!result.ok) throw new ConfigError(result.issues);
+  const hash = sha256(text);
+  if (name !== "project") return { name, file, trusted: true, config: result.config, sha256: hash };
+  const pinned = trustedHashes.get(file);
+  const layer: Layer = { name, file, trusted: pinned === hash, config: result.config, sha256: hash };
+  if (pinned === undefined) layer.untrustedReason = "never trusted";
+  else if (pinned !== hash) layer.untrustedReason = "modified since it was trusted";
+  return layer;
+}
+
+/**
+ * Load every present layer. Missing managed/user files are simply absent; a
+ * named DOWNSCOPE_CONFIG that does not exist is an error (the user asked for it).
+ */
+export function loadPolicy({ cwd, env }: LoadOptions): Policy {
+  const candidates: [LayerName, string | undefined, boolean][] = [
+    ["managed", managedConfigPath(env), false],
+    ["user", userConfigPath(env), false],
+    ["project", findProjectConfig(cwd, env), env.DOWNSCOPE_CONFIG !== undefined],
+  ];
+  const trust = readTrustStore(trustStorePath(env));
+  const layers: Layer[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const [name, file, required] of candidates) {
+    if (file === undefined) continue;
+    if (!required && !exists(file)) continue;
+    try {
+      layers.push(loadLayer(name, file, trust));
+    } catch (e) {
+      if (e instanceof ConfigError) issues.push(...e.issues);
+      else throw e;
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { layers, warnings: [] };
+}

@@ -1,0 +1,295 @@
+/**
+ * The policy file format. This schema is the source of truth: the TypeScript
+ * types, the JSON Schema shipped for editors (`downscope schema`) and the
+ * reference in docs/config.md all come from it.
+ *
+ * Compatibility: the original `version: 1` format (token_slot / sts_policy /
+ * credential_access_boundary services with `args_pattern` and `tools`
+ * matchers) validates unchanged. Everything else is additive.
+ */
+import { z } from "zod";
+
+export const ACTIONS = ["allow", "deny", "review"] as const;
+export const ActionSchema = z
+  .enum(ACTIONS)
+  .describe("allow runs with the rule's scoped credential; review needs a human; deny blocks.");
+export type Action = z.infer<typeof ActionSchema>;
+
+export const MODES = ["token_slot", "sts_policy", "credential_access_boundary", "oauth_scope", "none"] as const;
+export const ModeSchema = z
+  .enum(MODES)
+  .describe(
+    "How the scoped credential is made: token_slot (a pre-provisioned token), sts_policy (AWS STS session policy), credential_access_boundary (GCP downscoped token), oauth_scope (GCP impersonation with narrower scopes), none (rules only, no credential is handed out).",
+  );
+export type Mode = z.infer<typeof ModeSchema>;
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name like GH_TOKEN");
+
+/** Where a slot's token comes from. Exactly one source. */
+export const TokenSlotSchema = z
+  .strictObject({
+    env_var: envName.optional().describe("Read the token from this variable of downscope's own environment."),
+    file: z.string().min(1).optional().describe("Read the token from this file (`~` expanded)."),
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Run this argv (no shell) and use its trimmed stdout, e.g. [op, read, 'op://vault/gh/token']."),
+    inject_as: envName.optional().describe("Environment variable the child reads the token from (default per CLI)."),
+    inject_file_env: envName
+      .optional()
+      .describe(
+        "Write the token to a private temporary file and set this variable to its path (for CLIs that read a token file).",
+      ),
+    host: z.string().optional().describe("The host this token is for (gh: github.com or an Enterprise host)."),
+    description: z.string().optional(),
+  })
+  .refine(
+    (s) => [s.env_var, s.file, s.command].filter((v) => v !== undefined).length === 1,
+    "a token slot needs exactly one source: env_var, file or command",
+  );
+export type TokenSlot = z.infer<typeof TokenSlotSchema>;
+
+/** IAM policy document (validated loosely here; `lint` checks it further). */
+export const IamPolicySchema = z
+  .looseObject({
+    Version: z.string().optional(),
+    Statement: z.union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())]),
+  })
+  .describe("An IAM policy document used as an STS session policy.");
+export type IamPolicy = z.infer<typeof IamPolicySchema>;
+
+export const AccessBoundaryRuleSchema = z
+  .strictObject({
+    available_resource: z
+      .string()
+      .min(1)
+      .describe("Full resource name, e.g. //storage.googleapis.com/projects/_/buckets/logs"),
+    available_permissions: z
+      .array(z.string().regex(/^inRole:/, "permissions are written inRole:roles/..."))
+      .min(1)
+      .describe("Roles the token may use on that resource, written inRole:roles/storage.objectViewer"),
+    availability_condition: z
+      .strictObject({
+        expression: z.string().min(1).describe("CEL expression, e.g. on resource.name"),
+        title: z.string().optional(),
+        description: z.string().optional(),
+      })
+      .optional(),
+  })
+  .describe("One Credential Access Boundary rule (Cloud Storage only).");
+export type AccessBoundaryRule = z.infer<typeof AccessBoundaryRuleSchema>;
+
+const AccessBoundarySchema = z
+  .array(AccessBoundaryRuleSchema)
+  .min(1)
+  .max(10, "Google accepts at most 10 access boundary rules per token")
+  .describe("Credential Access Boundary rules (1 to 10).");
+
+export const MatchSchema = z
+  .strictObject({
+    args_pattern: z
+      .string()
+      .optional()
+      .describe(
+        "Regular expression searched in the arguments after the binary, joined with single spaces. Easy to dodge; prefer `command`.",
+      ),
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        "Subcommand path after global flags, e.g. [pr, merge]. Matches `gh --repo o/r pr merge` and `gh pr  merge`. `*` matches any one word, `a|b` either word.",
+      ),
+    flags: z
+      .array(z.string().regex(/^-/, "flags start with -"))
+      .min(1)
+      .optional()
+      .describe("The rule matches only if one of these flags is present (`--force`, `-f`, `--method=DELETE`)."),
+    tools: z.array(z.string().min(1)).min(1).optional().describe("MCP tool names (MCP services)."),
+    arguments: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("MCP: regular expression per top-level tool argument; all must match."),
+    allowed_paths: z
+      .array(z.string())
+      .optional()
+      .describe("MCP: the rule matches only if a path argument lies outside all of these."),
+    denied_paths: z
+      .array(z.string())
+      .optional()
+      .describe("MCP: the rule matches if a path argument lies inside one of these."),
+  })
+  .describe("All given conditions must hold. An empty match matches everything.");
+export type Match = z.infer<typeof MatchSchema>;
+
+export const RuleSchema = z
+  .strictObject({
+    name: z.string().min(1).describe("Shown in every decision and block message."),
+    match: MatchSchema.default({}),
+    action: ActionSchema.default("allow"),
+    reason: z.string().optional().describe("Why, shown to the agent when it is blocked."),
+    slot: z.string().optional().describe("token_slot: the slot this rule's commands run with (allow only)."),
+    policy: IamPolicySchema.optional().describe("sts_policy: session policy for this rule."),
+    policy_file: z
+      .string()
+      .optional()
+      .describe("sts_policy: JSON file with the session policy, relative to the config file or policies/."),
+    policy_arns: z.array(z.string().startsWith("arn:")).optional().describe("sts_policy: managed policy ARNs."),
+    access_boundary: AccessBoundarySchema.optional().describe("credential_access_boundary: boundary for this rule."),
+    scopes: z.array(z.string().min(1)).optional().describe("oauth_scope: OAuth scopes for this rule."),
+    examples: z
+      .array(z.string())
+      .optional()
+      .describe("Argument strings (or MCP tool names) that this rule must decide. `lint` checks them."),
+  })
+  .refine((r) => r.slot === undefined || r.action === "allow", {
+    message: "`slot` only applies to allow rules: a deny or review rule hands out no credential",
+    path: ["slot"],
+  })
+  .refine((r) => r.policy === undefined || r.policy_file === undefined, {
+    message: "give either `policy` or `policy_file`, not both",
+    path: ["policy_file"],
+  });
+export type Rule = z.infer<typeof RuleSchema>;
+
+export const ServiceSchema = z
+  .strictObject({
+    downscope_mode: ModeSchema.default("token_slot"),
+    binary: z
+      .string()
+      .regex(/^[^/\s]+$/, "a binary name without a directory; use binary_path for an absolute path")
+      .optional()
+      .describe("The command name this service covers (default: the service's key)."),
+    binary_path: z
+      .string()
+      .startsWith("/", "binary_path must be absolute")
+      .optional()
+      .describe("Absolute path of the real binary. Only honoured from a trusted layer."),
+    server: z.string().optional().describe("MCP server name this service applies to."),
+    token_slots: z.record(z.string(), TokenSlotSchema).optional(),
+    default_slot: z.string().optional(),
+    default_action: ActionSchema.default("allow").describe("Decision when no rule matches."),
+    inject_as: envName.optional().describe("Custom services: variable the token is injected as."),
+    inject_file_env: envName.optional().describe("Custom services: variable naming a private token file."),
+    strip_env: z
+      .array(envName)
+      .optional()
+      .describe("Extra ambient credential variables to remove from the child's environment."),
+    value_flags: z
+      .array(z.string().regex(/^-/))
+      .optional()
+      .describe("Flags that take a value, so the structured matcher can skip it (added to the built-in list)."),
+    on_missing_credential: z
+      .enum(["deny", "passthrough"])
+      .default("deny")
+      .describe("passthrough runs with the ambient credential when none can be obtained. Trusted layers only."),
+    allowed_hosts: z
+      .array(z.string())
+      .optional()
+      .describe("Endpoint hosts the scoped credential may be sent to (aws --endpoint-url, kubectl --server, ...)."),
+    // AWS
+    inline_policy: IamPolicySchema.optional(),
+    policy_file: z.string().optional(),
+    policy_arns: z.array(z.string().startsWith("arn:")).optional(),
+    role_arn: z
+      .string()
+      .startsWith("arn:")
+      .optional()
+      .describe("sts_policy: AssumeRole this role; without it GetFederationToken."),
+    source_profile: z.string().optional().describe("sts_policy: AWS profile the source credentials come from."),
+    duration_seconds: z.number().int().min(900).max(43200).optional(),
+    region: z.string().optional(),
+    // GCP
+    access_boundary: AccessBoundarySchema.optional(),
+    scopes: z.array(z.string()).optional(),
+    target_service_account: z.string().optional().describe("oauth_scope: the service account to impersonate."),
+    key_file: z.string().optional().describe("GCP: source credential file instead of Application Default Credentials."),
+    // MCP
+    hide_denied_tools: z.boolean().optional(),
+    rules: z.array(RuleSchema).default([]).describe("Evaluated top to bottom; the first match wins."),
+  })
+  .superRefine((s, ctx) => {
+    const slots = Object.keys(s.token_slots ?? {});
+    if (s.default_slot !== undefined && !slots.includes(s.default_slot)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["default_slot"],
+        message: `unknown slot "${s.default_slot}"; defined slots: ${slots.join(", ") || "(none)"}`,
+      });
+    }
+    s.rules.forEach((r, i) => {
+      if (r.slot !== undefined && !slots.includes(r.slot)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", i, "slot"],
+          message: `unknown slot "${r.slot}"; defined slots: ${slots.join(", ") || "(none)"}`,
+        });
+      }
+    });
+    if (s.inline_policy !== undefined && s.policy_file !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["policy_file"],
+        message: "give either inline_policy or policy_file, not both",
+      });
+    }
+  });
+export type Service = z.infer<typeof ServiceSchema>;
+
+export const TestCaseSchema = z
+  .strictObject({
+    command: z.string().optional().describe("A shell command as the agent would run it."),
+    tool: z.string().optional().describe("MCP tool name (with `server`)."),
+    server: z.string().optional(),
+    arguments: z.record(z.string(), z.unknown()).optional(),
+    expect: ActionSchema.or(z.literal("ask")),
+    slot: z.string().optional(),
+    rule: z.string().optional(),
+  })
+  .refine((t) => (t.command === undefined) !== (t.tool === undefined), "a test names either `command` or `tool`");
+export type TestCase = z.infer<typeof TestCaseSchema>;
+
+export const SettingsSchema = z
+  .strictObject({
+    auto_approve: z
+      .boolean()
+      .optional()
+      .describe(
+        "Hook: answer `allow` for commands made only of allowed service calls and harmless commands (default true). Trusted layers only.",
+      ),
+    harmless_commands: z
+      .array(z.string())
+      .optional()
+      .describe(
+        "Hook: commands that may sit in a pipeline with an auto-approved service call (e.g. jq, head). Trusted layers only.",
+      ),
+    unresolved: z
+      .enum(["ask", "deny"])
+      .optional()
+      .describe("Hook: what to do with a command whose name cannot be known statically (default ask)."),
+    hook_deadline_ms: z.number().int().min(100).max(60000).optional(),
+    cache_margin_seconds: z.number().int().min(0).max(3600).optional(),
+    audit: z
+      .strictObject({
+        enabled: z.boolean().optional(),
+        path: z.string().optional(),
+        max_bytes: z.number().int().min(4096).optional(),
+        otlp_endpoint: z.string().optional(),
+        syslog: z.boolean().optional(),
+      })
+      .optional(),
+  })
+  .describe("Global settings.");
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).describe("Format version; always 1."),
+    settings: SettingsSchema.optional(),
+    services: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), ServiceSchema).default({}),
+    tests: z.array(TestCaseSchema).optional(),
+  })
+  .describe("downscope policy (.claude/downscoping.yaml)");
+export type Config = z.infer<typeof ConfigSchema>;
