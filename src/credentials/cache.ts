@@ -1,0 +1,148 @@
+/**
+ * Private credential cache with cross-process single flight.
+ *
+ * Files live under $XDG_CACHE_HOME/downscope/<namespace>/ (0700), one per key
+ * (sha256 of everything that changes the credential), written atomically
+ * (write to a temp file, rename) with mode 0600. A file that is corrupt, not
+ * ours (owner), or too permissive is ignored and replaced.
+ *
+ * Single flight: a lock file created with O_EXCL; waiters poll until the
+ * holder writes the entry or the lock goes stale (holder died). Ten parallel
+ * `aws` calls therefore make one STS call.
+ *
+ * The hit path (readCached) uses only node:fs and JSON: no SDK is loaded.
+ */
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { cacheHome, type Env } from "../paths.js";
+
+export interface CacheEntry<T> {
+  /** ISO time after which the entry must not be used. */
+  expiresAt: string;
+  value: T;
+}
+
+export interface CacheOptions {
+  env: Env;
+  namespace: string;
+  now: () => Date;
+  /** Refresh this many seconds before expiry (default 300). */
+  marginSeconds?: number;
+  /** How long to wait for another process's refresh (default 60 s). */
+  lockTimeoutMs?: number;
+  /** A lock older than this is considered abandoned (default 120 s). */
+  staleLockMs?: number;
+}
+
+export function cacheKey(parts: unknown): string {
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 40);
+}
+
+export function cacheDir(opts: Pick<CacheOptions, "env" | "namespace">): string {
+  return join(cacheHome(opts.env), opts.namespace);
+}
+
+function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (
+    !st.isDirectory() ||
+    (typeof process.getuid === "function" && st.uid !== process.getuid()) ||
+    (st.mode & 0o077) !== 0
+  ) {
+    throw new Error(`cache directory ${dir} is not a private directory owned by you (expected mode 0700)`);
+  }
+}
+
+/** A valid, private, unexpired entry, or undefined. Never throws. */
+export function readCached<T>(key: string, opts: CacheOptions): CacheEntry<T> | undefined {
+  const file = join(cacheDir(opts), `${key}.json`);
+  try {
+    const st = lstatSync(file);
+    if (!st.isFile() || (st.mode & 0o077) !== 0) return undefined;
+    if (typeof process.getuid === "function" && st.uid !== process.getuid()) return undefined;
+    const entry = JSON.parse(readFileSync(file, "utf8")) as CacheEntry<T>;
+    const expires = Date.parse(entry.expiresAt);
+    if (!Number.isFinite(expires)) return undefined;
+    const margin = (opts.marginSeconds ?? 300) * 1000;
+    if (expires - margin <= opts.now().getTime()) return undefined;
+    return entry;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeCached<T>(key: string, entry: CacheEntry<T>, opts: CacheOptions): void {
+  const dir = cacheDir(opts);
+  ensurePrivateDir(dir);
+  const file = join(dir, `${key}.json`);
+  const tmp = join(dir, `.${key}.${process.pid}.${Date.now()}.tmp`);
+  writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: "wx" });
+  renameSync(tmp, file);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The cached value for key, or mint() it once across all processes.
+ * mint() returns the value and its expiry.
+ */
+export async function getOrMint<T>(
+  key: string,
+  opts: CacheOptions,
+  mint: () => Promise<CacheEntry<T>>,
+): Promise<{ entry: CacheEntry<T>; minted: boolean }> {
+  const hit = readCached<T>(key, opts);
+  if (hit) return { entry: hit, minted: false };
+  const dir = cacheDir(opts);
+  ensurePrivateDir(dir);
+  const lock = join(dir, `${key}.lock`);
+  const deadline = Date.now() + (opts.lockTimeoutMs ?? 60_000);
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lock, "wx", 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+        // Someone may have finished between our miss and our lock.
+        const again = readCached<T>(key, opts);
+        if (again) return { entry: again, minted: false };
+        const entry = await mint();
+        writeCached(key, entry, opts);
+        return { entry, minted: true };
+      } finally {
+        rmSync(lock, { force: true });
+      }
+    }
+    await sleep(25);
+    const done = readCached<T>(key, opts);
+    if (done) return { entry: done, minted: false };
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > (opts.staleLockMs ?? 120_000)) rmSync(lock, { force: true });
+    } catch {
+      /* lock gone: retry */
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for another downscope process to refresh a credential (lock ${lock})`);
+  }
+}
+
+/** `downscope cache clear`: remove every cached credential. */
+export function clearCache(env: Env): void {
+  rmSync(cacheHome(env), { recursive: true, force: true });
+}
