@@ -36,6 +36,16 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope schema",
     load: async () => (await import("./schema.js")).schema,
   },
+  install: {
+    summary: "install downscope into a client (claude, aws, mcp)",
+    usage: "downscope install <claude|aws|mcp> [options]",
+    load: async () => (await import("./install.js")).install,
+  },
+  uninstall: {
+    summary: "remove exactly what install added",
+    usage: "downscope uninstall <claude|aws|mcp> [options]",
+    load: async () => (await import("./install.js")).uninstall,
+  },
   demo: {
     summary: "a tour: decisions for a list of commands on the bundled developer policy",
     usage: "downscope demo",
