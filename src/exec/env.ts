@@ -10,14 +10,33 @@ import type { Service } from "../policy/schema.js";
 export const INTERNAL_ENV = ["DOWNSCOPE_APPROVAL"] as const;
 
 /**
- * Every variable any token slot of any service in any layer reads, plus the
- * service's own `strip_env`: a child must never see another slot's token.
+ * Well-known ambient tokens of the CLIs downscope covers. A custom service's
+ * child does not get them (its channel strips them; `pass_env` keeps one).
+ */
+export const KNOWN_TOKEN_VARS = [
+  "GH_TOKEN",
+  "GITHUB_TOKEN",
+  "GH_ENTERPRISE_TOKEN",
+  "GITHUB_ENTERPRISE_TOKEN",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+  "GOOGLE_OAUTH_ACCESS_TOKEN",
+] as const;
+
+/**
+ * Every variable any token slot of any service in any layer reads, and every
+ * service's `strip_env` (they name ambient credentials): a child must never
+ * see another slot's token.
  */
 export function slotSourceVars(policy: Policy, service?: Service): string[] {
   const out = new Set<string>(INTERNAL_ENV);
   for (const layer of policy.layers)
-    for (const svc of Object.values(layer.config.services))
+    for (const svc of Object.values(layer.config.services)) {
       for (const slot of Object.values(svc.token_slots ?? {})) if (slot.env_var !== undefined) out.add(slot.env_var);
+      for (const v of svc.strip_env ?? []) out.add(v);
+    }
   for (const v of service?.strip_env ?? []) out.add(v);
   return [...out].sort();
 }
