@@ -279,3 +279,81 @@ describe("loop guard", () => {
     expect((await plan("gh", ["pr", "list"], { DOWNSCOPE_EXEC_DEPTH: "2" })).env.DOWNSCOPE_EXEC_DEPTH).toBe("3");
   });
 });
+
+describe("planExec: kubectl kubeconfig", () => {
+  it("holds the current context's cluster, CA and namespace and only the slot's token", async () => {
+    const sb = execSandbox();
+    const ca = sb.write("ca.pem", "-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n");
+    sb.write(
+      join(sb.home, ".kube/config"),
+      `apiVersion: v1
+clusters: [{name: dev, cluster: {server: "https://k8s.example.com:6443", certificate-authority: ${ca}}}, {name: prod, cluster: {server: "https://prod.example.com"}}]
+contexts: [{name: dev-ctx, context: {cluster: dev, user: admin, namespace: team-a}}, {name: prod-ctx, context: {cluster: prod, user: admin}}]
+current-context: dev-ctx
+users: [{name: admin, user: {token: fake-kube-admin-token, client-key-data: fake-key}}]
+`,
+    );
+    sb.userConfig(`
+version: 1
+services:
+  kubectl:
+    binary_path: ${sb.fake("kubectl")}
+    token_slots: { viewer: { env_var: KUBE_VIEWER_SRC, host: k8s.example.com } }
+    default_slot: viewer
+`);
+    const env = { ...sb.env, KUBE_VIEWER_SRC: "fake-kube-viewer-token", KUBE_EDITOR: "evil" };
+    const deps = { now: () => new Date(), selfPaths: [], makeRunDir: () => createRunDir(env) };
+    const p = await planExec({ binary: "kubectl", args: ["get", "pods"], env, cwd: sb.project }, deps);
+    const file = p.env.KUBECONFIG!;
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(file, "..")).mode & 0o777).toBe(0o700);
+    const kc = JSON.parse(readFileSync(file, "utf8"));
+    expect(kc).toEqual({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        {
+          name: "dev",
+          cluster: {
+            server: "https://k8s.example.com:6443",
+            "certificate-authority-data": Buffer.from(readFileSync(ca)).toString("base64"),
+          },
+        },
+      ],
+      contexts: [{ name: "dev-ctx", context: { cluster: "dev", user: "downscope", namespace: "team-a" } }],
+      "current-context": "dev-ctx",
+      users: [{ name: "downscope", user: { token: "fake-kube-viewer-token" } }],
+      preferences: {},
+    });
+    expect(p.env.KUBE_EDITOR).toBeUndefined();
+    await expect(
+      planExec({ binary: "kubectl", args: ["--context", "prod-ctx", "get", "pods"], env, cwd: sb.project }, deps),
+    ).rejects.toThrow(PolicyDenied);
+    await expect(
+      planExec({ binary: "kubectl", args: ["--context=dev-ctx", "get", "pods"], env, cwd: sb.project }, deps),
+    ).resolves.toBeDefined();
+  });
+
+  it("without a host for the slot, fails closed with a hint", async () => {
+    const sb = execSandbox();
+    sb.write(
+      join(sb.home, ".kube/config"),
+      `clusters: [{name: dev, cluster: {server: "https://k8s.example.com"}}]\ncontexts: [{name: c, context: {cluster: dev}}]\ncurrent-context: c\n`,
+    );
+    sb.userConfig(`
+version: 1
+services:
+  kubectl:
+    binary_path: ${sb.fake("kubectl")}
+    token_slots: { viewer: { env_var: KUBE_VIEWER_SRC } }
+    default_slot: viewer
+`);
+    const env = { ...sb.env, KUBE_VIEWER_SRC: "fake-kube-viewer-token" };
+    await expect(
+      planExec(
+        { binary: "kubectl", args: ["get", "pods"], env, cwd: sb.project },
+        { now: () => new Date(), selfPaths: [], makeRunDir: () => createRunDir(env) },
+      ),
+    ).rejects.toThrow(/set `host:` on the slot/);
+  });
+});
