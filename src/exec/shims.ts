@@ -137,9 +137,8 @@ export function installShims(opts: InstallShimsOptions): ShimsReport {
       report.notFound.push(name);
       continue;
     }
-    const real = realpathSync(found);
-    pins.set(name, real);
-    report.pinned[name] = real;
+    pins.set(name, found);
+    report.pinned[name] = found;
     changed = true;
   }
   if (changed) writePins(opts.env, pins);

@@ -332,6 +332,16 @@ services:
     await expect(
       planExec({ binary: "kubectl", args: ["--context=dev-ctx", "get", "pods"], env, cwd: sb.project }, deps),
     ).resolves.toBeDefined();
+    for (const args of [
+      ["--insecure-skip-tls-verify", "get", "pods"],
+      ["--certificate-authority=/tmp/agent-ca.pem", "get", "pods"],
+      ["get", "pods", "--tls-server-name", "x"],
+      ["kustomize", "--enable-exec", "."],
+      ["-n", "x", "leak"],
+    ])
+      await expect(planExec({ binary: "kubectl", args, env, cwd: sb.project }, deps), args.join(" ")).rejects.toThrow(
+        PolicyDenied,
+      );
   });
 
   it("without a host for the slot, fails closed with a hint", async () => {

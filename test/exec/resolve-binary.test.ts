@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CredentialUnavailable, UsageError } from "../../src/errors.js";
@@ -99,6 +99,21 @@ describe("resolveRealBinary and pins", () => {
       }),
     ).toEqual({ path: real, how: "pinned" });
     void evil;
+  });
+
+  it("a pinned symlink that now points at an upgraded release still passes", () => {
+    const sb = execSandbox();
+    const v1 = exe(join(sb.root, "cellar/1/gh"));
+    const v2 = exe(join(sb.root, "cellar/2/gh"));
+    const dir = join(sb.root, "brew/bin");
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(v1, join(dir, "gh"));
+    const pin = join(dir, "gh");
+    rmSync(pin);
+    symlinkSync(v2, pin);
+    expect(resolveRealBinary({ binary: "gh", path: dir, cwd: sb.project, home: sb.home, pin, selfPaths: [] }).how).toBe(
+      "pinned",
+    );
   });
 
   it("without a pin, refuses a binary in the project, HOME or temp dirs and accepts a root-owned system one", () => {

@@ -10,7 +10,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { CredentialUnavailable, PolicyDenied } from "../../errors.js";
 import { valueFlagsFor } from "../../policy/cli-knowledge.js";
-import { positionals } from "../../policy/match.js";
+import { hasFlag, positionals } from "../../policy/match.js";
 import type { Channel, ChannelInput } from "../channel.js";
 import { without } from "../env.js";
 import { slotToken } from "./slot-token.js";
@@ -23,6 +23,8 @@ export const KUBECTL_STRIP = [
   "KUBECTL_EXTERNAL_DIFF",
   "KUBERNETES_SERVICE_HOST",
   "KUBERNETES_SERVICE_PORT",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
 ] as const;
 
 /** kubectl's built-in commands; any other first word runs a `kubectl-<word>` plugin from PATH with the kubeconfig. */
@@ -36,6 +38,8 @@ export const KUBECTL_COMMANDS = new Set(
 
 /** Flags that run local programs (kustomize exec functions and plugins). */
 const EXEC_FLAGS = ["--enable-alpha-plugins", "--enable-exec", "--enable-helm", "--helm-command"];
+/** Flags that change which server certificate is trusted: with a proxy, the token could be read in transit. */
+const TLS_FLAGS = ["--insecure-skip-tls-verify", "--certificate-authority", "--tls-server-name"];
 
 interface NamedEntry {
   name?: unknown;
@@ -127,6 +131,9 @@ export function checkKubectlArgs(args: readonly string[], context: string, clust
     );
   const exec = EXEC_FLAGS.find((f) => args.some((a) => a === f || a.startsWith(f + "=")));
   if (exec !== undefined) throw new PolicyDenied(`kubectl: ${exec} runs local programs with the credential`);
+  const tls = TLS_FLAGS.find((f) => hasFlag(args, [f], false) !== undefined);
+  if (tls !== undefined)
+    throw new PolicyDenied(`kubectl: ${tls} changes which server the token is trusted to; the kubeconfig's CA is used`);
   for (const v of flagValues(args, "--context"))
     if (v !== context)
       throw new PolicyDenied(
