@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createApproval } from "../../src/approval/approval.js";
@@ -146,6 +146,20 @@ describe("planExec: gh environment", () => {
     const p = await plan("gh", ["pr", "list"], bad);
     for (const k of Object.keys(bad)) if (k !== "GH_PAGER") expect(p.env[k], k).toBeUndefined();
     expect(p.env.GH_PAGER).toBe("");
+  });
+
+  // Bypass: `PATH=/tmp/evil:$PATH gh pr list` makes gh run the agent's `git`
+  // with GH_TOKEN in its environment. Fix: the child's PATH keeps only
+  // absolute, existing, non-writable-by-others dirs outside the project and
+  // temp dirs. Proves: the agent's prefixes are gone, system dirs stay.
+  it("the child's PATH drops directories the agent can add for one command", async () => {
+    const { sb, plan } = setup();
+    const evil = join(sb.root, "evil");
+    const proj = join(sb.project, "bin");
+    mkdirSync(evil);
+    mkdirSync(proj);
+    const p = await plan("gh", ["pr", "list"], { PATH: `${evil}:.::${proj}:bin:/nonexistent:/usr/bin:/bin` });
+    expect(p.env.PATH).toBe("/usr/bin:/bin");
   });
 
   it.each([
