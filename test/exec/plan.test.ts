@@ -358,6 +358,30 @@ services:
       );
   });
 
+  it("a trusted rule that re-allows --server still sends the token only to a configured host", async () => {
+    const sb = execSandbox();
+    sb.write(
+      join(sb.home, ".kube/config"),
+      `clusters: [{name: dev, cluster: {server: "https://k8s.example.com"}}]\ncontexts: [{name: c, context: {cluster: dev}}]\ncurrent-context: c\n`,
+    );
+    sb.userConfig(`
+version: 1
+services:
+  kubectl:
+    binary_path: ${sb.fake("kubectl")}
+    allowed_hosts: [k8s-2.example.com]
+    token_slots: { viewer: { env_var: KUBE_VIEWER_SRC, host: k8s.example.com } }
+    default_slot: viewer
+    rules: [ { name: other servers, match: { flags: ["--server", "-s"] }, action: allow } ]
+`);
+    const env = { ...sb.env, KUBE_VIEWER_SRC: "fake-kube-viewer-token" };
+    const deps = { now: () => new Date(), selfPaths: [], makeRunDir: () => createRunDir(env) };
+    const plan = (args: string[]) => planExec({ binary: "kubectl", args, env, cwd: sb.project }, deps);
+    await expect(plan(["--server", "https://k8s-2.example.com", "get", "pods"])).resolves.toBeDefined();
+    await expect(plan(["-s", "https://evil.example.com", "get", "pods"])).rejects.toThrow(PolicyDenied);
+    await expect(plan(["--server=https://evil.example.com", "get", "pods"])).rejects.toThrow(/evil.example.com/);
+  });
+
   it("without a host for the slot, fails closed with a hint", async () => {
     const sb = execSandbox();
     sb.write(

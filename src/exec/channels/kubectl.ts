@@ -173,6 +173,14 @@ export const channel: Channel = async (input) => {
         : `kubectl: the current context's server ${server} is not the host the slot's token is for (${allowed.join(", ")}); no credential is sent there`,
     );
 
+  // -s/--server is a built-in guard; a trusted allow rule may re-allow it, but
+  // the token still goes only to a host the config names.
+  for (const v of [...flagValues(input.args, "--server"), ...flagValues(input.args, "-s")])
+    if (token !== undefined && !serverAllowed(v, allowed))
+      throw new PolicyDenied(
+        `kubectl: --server ${v} is not a host the slot's token is for (${allowed.join(", ") || "none configured"})`,
+      );
+
   const cluster: Record<string, unknown> = { server };
   const caData = entry.cluster["certificate-authority-data"];
   const caFile = entry.cluster["certificate-authority"];
