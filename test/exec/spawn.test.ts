@@ -175,6 +175,38 @@ services:
     expect(r.stderr).toMatch(/looks like a loop/);
   });
 
+  it("a broken policy denies with exit 78 and file:line:col", async () => {
+    const { sb, gh, env } = setup();
+    const file = sb.userConfig("version: 1\nservices:\n  gh:\n    default_action: maybe\n");
+    const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.project });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("downscope: denied: the policy cannot be loaded, so nothing runs:");
+    expect(r.stderr).toMatch(new RegExp(`${file}:4:\\d+: services.gh.default_action: `));
+    expect(existsSync(`${gh}.rec.argv`)).toBe(false);
+  });
+
+  it("review without an approval: exit 77, tells the human to run it", async () => {
+    const { sb, gh, env } = setup();
+    sb.userConfig(`
+version: 1
+services:
+  gh:
+    binary_path: ${gh}
+    token_slots: { ro: { env_var: GH_RO_SRC } }
+    default_slot: ro
+    rules: [ { name: pr merge needs a human, match: { command: [pr, merge] }, action: review } ]
+`);
+    const r = await runExec(["gh", "pr", "merge", "1"], {
+      env: { ...env, DOWNSCOPE_APPROVAL: "forged-nonce-aaaaaaaaaaaaaaaa" },
+      cwd: sb.project,
+    });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toMatch(
+      /review required by rule "pr merge needs a human".*unknown or was already used.*run it in their own terminal/,
+    );
+    expect(existsSync(`${gh}.rec.argv`)).toBe(false);
+  });
+
   it("usage errors", async () => {
     const { sb, env } = setup();
     const r = await runExec([], { env, cwd: sb.project });
