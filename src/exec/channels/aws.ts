@@ -81,14 +81,14 @@ function hostAllowed(url: string, allowed: readonly string[]): boolean {
 
 /** The child's environment: strip, then set (pure). */
 export function childEnv(
-  parentEnv: Env,
+  baseEnv: Env,
   grant: Grant,
   files: { config: string; credentials: string },
 ): Record<string, string> {
   const allowed = grant.config.allowed_hosts ?? [];
   const strip = new Set<string>([...STRIPPED, ...(grant.config.strip_env ?? [])]);
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parentEnv)) {
+  for (const [k, v] of Object.entries(baseEnv)) {
     if (v === undefined || strip.has(k) || STRIPPED_PREFIXES.some((p) => k.startsWith(p))) continue;
     // An endpoint variable sends the scoped credential's requests elsewhere:
     // kept only for hosts the trusted policy lists (like the --endpoint-url guard).
@@ -176,7 +176,7 @@ export function makeAwsChannel(deps: AwsChannelDeps): Channel {
     const source = sourceFor(grant, parentEnv);
     const req = buildMintRequest(grant, { env: parentEnv, packageRoot: packageRoot(), source });
     const files = { config: join(tmpDir, "aws-config"), credentials: join(tmpDir, "aws-credentials") };
-    const env = childEnv(parentEnv, grant, files);
+    const env = childEnv(input.baseEnv, grant, files);
     const argv = credentialProcessArgv(grant, req, deps.node, deps.bin);
     writeFileSync(files.config, privateConfig(argv, readIfExists(source.configFile), req, grant), { mode: 0o600 });
     writeFileSync(files.credentials, "", { mode: 0o600 });
