@@ -46,7 +46,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope uninstall <claude|aws|mcp> [options]",
     load: async () => (await import("./install.js")).uninstall,
   },
-<<<<<<< HEAD
   "credential-process": {
     summary: "print a downscoped AWS credential as credential_process JSON (for ~/.aws/config)",
     usage:
@@ -57,7 +56,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: "manage cached scoped credentials (clear)",
     usage: "downscope cache clear",
     load: async () => (await import("./cache.js")).cache,
-=======
+  },
   shims: {
     summary: "write the PATH shims (gh, aws, gcloud, kubectl, custom) and pin the real binaries",
     usage: "downscope shims install [--dir D] [--repin]",
@@ -72,7 +71,6 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: "Claude Code SessionStart hook: put the shims first on PATH via CLAUDE_ENV_FILE",
     usage: "downscope session-start < hook.json",
     load: async () => (await import("./session-start.js")).sessionStart,
->>>>>>> exec
   },
   demo: {
     summary: "a tour: decisions for a list of commands on the bundled developer policy",
