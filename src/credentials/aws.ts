@@ -205,6 +205,8 @@ export async function mintAwsCredential(
   // are ignored for every STS/SSO call made here (ignoreConfiguredEndpointUrls).
   const previous = deps.processEnv[MINTING_ENV];
   deps.processEnv[MINTING_ENV] = "1";
+  // The SDK's notice about Node < 22 would reach the agent on every mint; docs/aws.md says it instead.
+  deps.processEnv.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   try {
     return await mintWithSdk(req, deps, warn, {
       STSClient,
