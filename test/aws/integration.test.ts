@@ -147,7 +147,7 @@ describe("installed profile (any AWS SDK tool with AWS_PROFILE=ai-readonly)", ()
       "Expiration",
     ]);
     // Cache files are private.
-    const dir = join(sb.env.XDG_CACHE_HOME, "downscope", "aws");
+    const dir = join(sb.env.XDG_CACHE_HOME!, "downscope", "aws");
     for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).length).toBeGreaterThan(0);
     const cleared = await runCli(["cache", "clear"], { env, cwd: sb.project });
     expect(cleared.code).toBe(0);
@@ -197,7 +197,7 @@ describe("downscope-exec aws", () => {
     expect(roles).toHaveLength(1);
     expect(roles[0]!.policy).toBe(minified("policies/aws/read-only.json"));
     // The scoped keys, as cached, appear nowhere in the child's environment or argv.
-    const dir = join(sb.env.XDG_CACHE_HOME, "downscope", "aws");
+    const dir = join(sb.env.XDG_CACHE_HOME!, "downscope", "aws");
     const cached = readdirSync(dir).map(
       (f) => (JSON.parse(readFileSync(join(dir, f), "utf8")) as { value: Record<string, string> }).value,
     );
