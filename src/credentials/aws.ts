@@ -18,7 +18,7 @@ import { CredentialUnavailable, errorMessage } from "../errors.js";
 import type { Grant } from "../policy/evaluate.js";
 import type { Env } from "../paths.js";
 import { resolveSessionPolicy } from "./aws-policy.js";
-import { cacheKey, getOrMint, readCached, type CacheEntry, type CacheOptions } from "./cache.js";
+import { cacheKey, getOrMint, type CacheEntry, type CacheOptions } from "./cache.js";
 
 /** The credential_process payload minus Version (see credential-process.ts). */
 export interface AwsCredential {
@@ -173,9 +173,13 @@ export interface MintDeps {
   processEnv: NodeJS.ProcessEnv;
 }
 
-/** Read the cache only: no SDK. */
-export function cachedAwsCredential(req: AwsMintRequest, opts: CacheOptions): AwsCredential | undefined {
-  return readCached<AwsCredential>(mintCacheKey(req), opts)?.value;
+/** A cached value with every field credential_process needs (a foreign or truncated entry is not). */
+export function isAwsCredential(v: unknown): v is AwsCredential {
+  if (v === null || typeof v !== "object") return false;
+  const c = v as Record<string, unknown>;
+  return (["AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"] as const).every(
+    (k) => typeof c[k] === "string" && c[k] !== "",
+  );
 }
 
 /** Cached credential, or one STS call across all processes. */
@@ -184,7 +188,7 @@ export async function obtainAwsCredential(
   opts: CacheOptions,
   mint: (req: AwsMintRequest) => Promise<CacheEntry<AwsCredential>>,
 ): Promise<{ credential: AwsCredential; minted: boolean }> {
-  const { entry, minted } = await getOrMint(mintCacheKey(req), opts, () => mint(req));
+  const { entry, minted } = await getOrMint(mintCacheKey(req), { isValid: isAwsCredential, ...opts }, () => mint(req));
   return { credential: entry.value, minted };
 }
 

@@ -43,6 +43,8 @@ export interface CacheOptions {
   lockTimeoutMs?: number;
   /** A lock older than this is considered abandoned (default 120 s). */
   staleLockMs?: number;
+  /** Shape check of a cached value; an entry that fails it is ignored and replaced like a corrupt one. */
+  isValid?: (value: unknown) => boolean;
 }
 
 export function cacheKey(parts: unknown): string {
@@ -77,6 +79,7 @@ export function readCached<T>(key: string, opts: CacheOptions): CacheEntry<T> | 
     if (!Number.isFinite(expires)) return undefined;
     const margin = (opts.marginSeconds ?? 300) * 1000;
     if (expires - margin <= opts.now().getTime()) return undefined;
+    if (opts.isValid && !opts.isValid(entry.value)) return undefined;
     return entry;
   } catch {
     return undefined;

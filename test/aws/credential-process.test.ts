@@ -64,6 +64,11 @@ describe("credential cache", () => {
   it.each([
     ["corrupt JSON", "{not json", 0o600],
     ["no expiry", JSON.stringify({ value: {} }), 0o600],
+    [
+      "value missing its keys",
+      JSON.stringify({ expiresAt: "2099-01-01T00:00:00Z", value: { AccessKeyId: "x" } }),
+      0o600,
+    ],
     ["readable by others", "", 0o644],
   ])("a %s entry is ignored and replaced", async (_n, content, mode) => {
     const sb = sandbox();
