@@ -7,7 +7,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
-export const TOOL_PATH = ["/root/.pyenv/shims", process.env.PATH ?? "/usr/bin:/bin"].join(delimiter);
+export const TOOL_PATH = [
+  "/root/.pyenv/shims",
+  join(process.env.HOME ?? "/root", ".local/bin"),
+  process.env.PATH ?? "/usr/bin:/bin",
+].join(delimiter);
 
 export function requireTool(name: string): string {
   for (const dir of TOOL_PATH.split(delimiter)) {
@@ -34,7 +38,13 @@ export interface MotoData {
 export async function startMoto(): Promise<Moto> {
   const bin = requireTool("moto_server");
   const child: ChildProcess = spawn(bin, ["-H", "127.0.0.1", "-p", "0"], {
-    env: { PATH: TOOL_PATH, HOME: process.env.HOME ?? "/tmp" },
+    // No access to the developer's AWS files (moto needs none).
+    env: {
+      PATH: TOOL_PATH,
+      HOME: process.env.HOME ?? "/tmp",
+      AWS_CONFIG_FILE: "/dev/null",
+      AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const url = await new Promise<string>((resolve, reject) => {
