@@ -10,7 +10,7 @@ import { stateHome, type Env } from "../paths.js";
 
 interface PinFile {
   version: 1;
-  /** binary name → absolute real path (symlinks resolved) */
+  /** binary name → absolute path the PATH look-up found when pinned */
   pins: Record<string, string>;
 }
 

@@ -13,7 +13,7 @@ import { loadPolicy } from "../policy/load.js";
 import { serviceForBinary, type Policy } from "../policy/policy.js";
 import type { ChildPlan } from "./channel.js";
 import { channelFor } from "./channels/index.js";
-import { slotSourceVars, without } from "./env.js";
+import { safeChildPath, slotSourceVars, without } from "./env.js";
 import { readPins } from "./pins.js";
 import { resolveRealBinary, type Resolved } from "./resolve-binary.js";
 
@@ -170,6 +170,7 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
   for (const name of strip)
     if (env[name] !== undefined && env[name] === req.env[name] && !child.secrets.includes(env[name])) delete env[name];
   env[DEPTH_ENV] = String(depth + 1);
+  if (env.PATH !== undefined) env.PATH = safeChildPath(env.PATH, req.cwd).path;
   return {
     file: resolved.path,
     argv: [binary, ...req.args],

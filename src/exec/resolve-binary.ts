@@ -6,7 +6,7 @@
  *  1. `binary_path` from the trusted layer that grants the credential wins.
  *  2. Otherwise search PATH, skipping directories that hold a `.downscope-shims`
  *     marker and any file whose realpath is a shim or downscope-exec.
- *  3. If a pin exists, the result must be the pinned file (realpath equal).
+ *  3. If a pin exists, the result must be the pinned path (or the same file).
  *     Without a pin, only a "system" binary is accepted: it and every directory
  *     above it are owned by root and not writable by group or others, and it
  *     lies outside $HOME, the working directory and the temp directory. No
@@ -89,13 +89,22 @@ export function lookPath(input: ResolveInput): string | undefined {
   return undefined;
 }
 
+/** Is p (a realpath) inside the working directory or a temp directory (where an agent drops files)? */
+export function inScratchLocation(real: string, cwd: string): boolean {
+  for (const d of [cwd, tmpdir(), "/tmp", "/var/tmp", "/dev/shm"]) {
+    if (d === "") continue;
+    const rd = realpathOr(d) ?? d;
+    if (rd !== "/" && isInside(real, rd)) return true;
+  }
+  return false;
+}
+
 /** Is p (a realpath) a binary the agent cannot have written? See the header. */
 export function isSystemBinary(real: string, cwd: string, home: string | undefined): boolean {
-  const tmp = realpathOr(tmpdir()) ?? tmpdir();
-  for (const d of [cwd, home, tmp, "/tmp", "/var/tmp", "/dev/shm"]) {
-    if (d === undefined || d === "") continue;
-    const rd = realpathOr(d) ?? d;
-    if (rd !== "/" && isInside(real, rd)) return false;
+  if (inScratchLocation(real, cwd)) return false;
+  if (home !== undefined && home !== "") {
+    const rh = realpathOr(home) ?? home;
+    if (rh !== "/" && isInside(real, rh)) return false;
   }
   let p = real;
   for (;;) {
@@ -125,8 +134,11 @@ export function resolveRealBinary(input: ResolveInput): Resolved {
     );
   const real = realpathOr(found) ?? found;
   if (input.pin !== undefined) {
+    // The pin is the path the look-up found when it was recorded. The same path
+    // passes even if its symlink now points at an upgraded release (Homebrew);
+    // so does another path to the same file.
     const pinned = realpathOr(input.pin) ?? input.pin;
-    if (real !== pinned)
+    if (found !== input.pin && real !== pinned)
       throw new CredentialUnavailable(
         `${input.binary}: the ${input.binary} found on PATH (${found}) is not the pinned real binary (${input.pin}); no credential is handed to it. Remove ${found} from PATH, or run \`downscope shims install --repin\` yourself if it is the real one`,
       );

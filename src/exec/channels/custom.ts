@@ -7,11 +7,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CredentialUnavailable } from "../../errors.js";
 import type { Channel } from "../channel.js";
+import { KNOWN_TOKEN_VARS, without } from "../env.js";
 import { slotToken } from "./slot-token.js";
 
 export const channel: Channel = async (input) => {
   const token = await slotToken(input);
-  const env = { ...input.baseEnv };
+  const env = without(input.baseEnv, KNOWN_TOKEN_VARS);
   for (const k of input.grant.config.pass_env ?? []) if (input.parentEnv[k] !== undefined) env[k] = input.parentEnv[k];
   if (token === undefined) return { env, secrets: [] };
   const asVar = token.slot.inject_as ?? input.grant.config.inject_as;

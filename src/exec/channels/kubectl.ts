@@ -10,7 +10,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { CredentialUnavailable, PolicyDenied } from "../../errors.js";
 import { valueFlagsFor } from "../../policy/cli-knowledge.js";
-import { positionals } from "../../policy/match.js";
+import { hasFlag, positionals } from "../../policy/match.js";
 import type { Channel, ChannelInput } from "../channel.js";
 import { without } from "../env.js";
 import { slotToken } from "./slot-token.js";
@@ -23,6 +23,8 @@ export const KUBECTL_STRIP = [
   "KUBECTL_EXTERNAL_DIFF",
   "KUBERNETES_SERVICE_HOST",
   "KUBERNETES_SERVICE_PORT",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
 ] as const;
 
 /** kubectl's built-in commands; any other first word runs a `kubectl-<word>` plugin from PATH with the kubeconfig. */
@@ -36,6 +38,8 @@ export const KUBECTL_COMMANDS = new Set(
 
 /** Flags that run local programs (kustomize exec functions and plugins). */
 const EXEC_FLAGS = ["--enable-alpha-plugins", "--enable-exec", "--enable-helm", "--helm-command"];
+/** Flags that change which server certificate is trusted: with a proxy, the token could be read in transit. */
+const TLS_FLAGS = ["--insecure-skip-tls-verify", "--certificate-authority", "--tls-server-name"];
 
 interface NamedEntry {
   name?: unknown;
@@ -127,6 +131,9 @@ export function checkKubectlArgs(args: readonly string[], context: string, clust
     );
   const exec = EXEC_FLAGS.find((f) => args.some((a) => a === f || a.startsWith(f + "=")));
   if (exec !== undefined) throw new PolicyDenied(`kubectl: ${exec} runs local programs with the credential`);
+  const tls = TLS_FLAGS.find((f) => hasFlag(args, [f], false) !== undefined);
+  if (tls !== undefined)
+    throw new PolicyDenied(`kubectl: ${tls} changes which server the token is trusted to; the kubeconfig's CA is used`);
   for (const v of flagValues(args, "--context"))
     if (v !== context)
       throw new PolicyDenied(
@@ -165,6 +172,14 @@ export const channel: Channel = async (input) => {
         ? `kubectl: slot "${token.slotName}" does not say which API server its token is for; set \`host:\` on the slot (or allowed_hosts on the service) to the host of ${server}`
         : `kubectl: the current context's server ${server} is not the host the slot's token is for (${allowed.join(", ")}); no credential is sent there`,
     );
+
+  // -s/--server is a built-in guard; a trusted allow rule may re-allow it, but
+  // the token still goes only to a host the config names.
+  for (const v of [...flagValues(input.args, "--server"), ...flagValues(input.args, "-s")])
+    if (token !== undefined && !serverAllowed(v, allowed))
+      throw new PolicyDenied(
+        `kubectl: --server ${v} is not a host the slot's token is for (${allowed.join(", ") || "none configured"})`,
+      );
 
   const cluster: Record<string, unknown> = { server };
   const caData = entry.cluster["certificate-authority-data"];
