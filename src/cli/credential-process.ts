@@ -15,11 +15,16 @@
  *  - by a profile `downscope install aws` added to ~/.aws/config:
  *      --source-profile P [--policy NAME|FILE] [--role-arn ARN] [--service S]
  *    The service's defaults apply (no rule), with these flags on top.
+ *  - for a `review` command a human approved, the wrapper's profile also has
+ *    --approved-run FILE: a private file in the run's directory (removed when
+ *    the command ends) holding the expected key. While it exists, the
+ *    service's defaults may be minted even though the default is not `allow`.
  *  `--for-argv ARGS...` decides `aws ARGS` and mints for its grant.
  *
  * The AWS CLI runs credential_process before every command and does not cache
  * it, so the cache-hit path loads no SDK: the policy (yaml, zod) and node:fs.
  */
+import { lstatSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CredentialUnavailable, PolicyDenied, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
@@ -48,6 +53,8 @@ export interface CredentialProcessArgs {
   rule?: string;
   forArgv?: string[];
   expectKey?: string;
+  /** A private file naming the key of an approved review run (see above). */
+  approvedRun?: string;
   sourceProfile?: string;
   policy?: string;
   roleArn?: string;
@@ -67,6 +74,7 @@ export function parseCredentialProcessArgs(argv: string[]): CredentialProcessArg
         layer: { type: "string" },
         rule: { type: "string" },
         "expect-key": { type: "string" },
+        "approved-run": { type: "string" },
         "source-profile": { type: "string" },
         policy: { type: "string" },
         "role-arn": { type: "string" },
@@ -90,6 +98,11 @@ export function parseCredentialProcessArgs(argv: string[]): CredentialProcessArg
   if (i >= 0) out.forArgv = argv.slice(i + 1);
   if (out.rule !== undefined && out.forArgv !== undefined) throw new UsageError("give --rule or --for-argv, not both");
   if (values["expect-key"] !== undefined) out.expectKey = values["expect-key"];
+  if (values["approved-run"] !== undefined) {
+    if (out.rule !== undefined || out.forArgv !== undefined || out.expectKey === undefined)
+      throw new UsageError("--approved-run goes with --expect-key and without --rule or --for-argv");
+    out.approvedRun = values["approved-run"];
+  }
   if (values["source-profile"] !== undefined) out.sourceProfile = values["source-profile"];
   if (values.policy !== undefined) out.policy = values.policy;
   if (values["role-arn"] !== undefined) {
@@ -180,12 +193,14 @@ export function resolveGrant(policy: Policy, a: CredentialProcessArgs, cwd: stri
       throw new PolicyDenied(`rule "${a.rule}" in ${granting.layer.file} is now ${rule.action}, not allow`);
     return { ...base, rule };
   }
-  // No rule: the service's defaults; every layer (trusted or not) must still allow by default.
-  for (const f of found)
-    if (f.service.default_action !== "allow")
-      throw new PolicyDenied(
-        `services.${f.name} in ${f.layer.file} has default_action ${f.service.default_action}: a profile without a rule cannot be granted a credential`,
-      );
+  // No rule: the service's defaults; every layer (trusted or not) must still
+  // allow by default, unless this is a run a human approved (checked by the caller).
+  if (a.approvedRun === undefined)
+    for (const f of found)
+      if (f.service.default_action !== "allow")
+        throw new PolicyDenied(
+          `services.${f.name} in ${f.layer.file} has default_action ${f.service.default_action}: a profile without a rule cannot be granted a credential`,
+        );
   return base;
 }
 
@@ -210,6 +225,15 @@ export interface CredentialProcessDeps {
   now: () => Date;
 }
 
+/** The STS request a credential-process command line stands for, after re-deciding with the current policy. */
+export function requestFor(a: CredentialProcessArgs, io: Pick<Io, "cwd" | "env">) {
+  // A broken policy is a ConfigError: fail closed, with file positions.
+  const policy: Policy = loadPolicy({ cwd: io.cwd, env: io.env });
+  const grant = withFlags(resolveGrant(policy, a, io.cwd, io.env), a, io.cwd);
+  const req = buildMintRequest(grant, { env: io.env, packageRoot: packageRoot(), source: a.source });
+  return { req, margin: settingsOf(policy).cacheMarginSeconds ?? 300 };
+}
+
 export async function credentialProcessFor(
   argv: string[],
   io: Io,
@@ -220,20 +244,32 @@ export async function credentialProcessFor(
       "the source profile calls back into downscope credential-process (a loop): give a source_profile with its own credentials",
     );
   const a = parseCredentialProcessArgs(argv);
-  // A broken policy is a ConfigError: fail closed, with file positions.
-  const policy: Policy = loadPolicy({ cwd: io.cwd, env: io.env });
-  const grant = withFlags(resolveGrant(policy, a, io.cwd, io.env), a, io.cwd);
-  const req = buildMintRequest(grant, { env: io.env, packageRoot: packageRoot(), source: a.source });
+  const { req, margin } = requestFor(a, io);
+  if (a.approvedRun !== undefined && readApproval(a.approvedRun) !== mintCacheKey(req))
+    throw new PolicyDenied(
+      "the approval for this command is gone (the approved command has ended) or does not match; the command needs approval again",
+    );
   if (a.expectKey !== undefined && a.expectKey !== mintCacheKey(req))
     throw new PolicyDenied(
       "the policy for this command changed after it started (different session policy, role or source); run the command again",
     );
-  const margin = settingsOf(policy).cacheMarginSeconds ?? 300;
   return obtainAwsCredential(
     req,
     { env: io.env, namespace: CACHE_NAMESPACE, now: deps.now, marginSeconds: margin },
     (r) => mintAwsCredential(r, { interactive: deps.interactive, processEnv: deps.processEnv }, io.stderr),
   );
+}
+
+/** The key in an approved-run file, if it is a private regular file of ours. */
+export function readApproval(file: string): string | undefined {
+  try {
+    const st = lstatSync(file);
+    if (!st.isFile() || (st.mode & 0o077) !== 0) return undefined;
+    if (typeof process.getuid === "function" && st.uid !== process.getuid()) return undefined;
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }
 
 export function formatCredentialProcess(c: AwsCredential): string {

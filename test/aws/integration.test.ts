@@ -257,3 +257,50 @@ describe("downscope-exec aws", () => {
     expect(assumedRoles(data)).toHaveLength(0);
   });
 });
+
+describe("an approved review run", () => {
+  /*
+   * Bug/bypass pair: credential-process re-decides every refresh, so a command
+   * a human approved (service default `review`) could never get its
+   * credential; a plain bypass flag would let the agent mint the reviewed
+   * credential without approval. Fix: the wrapper writes a private file with
+   * the request's key into the run's directory (removed when the command
+   * ends). Proves: without the file, or with a wrong key, nothing is minted;
+   * with it, the service's credential is.
+   */
+  it("mints only while the run's approval file exists and names this request", async () => {
+    const { sb, env } = setup();
+    sb.write(
+      "home/.config/downscope/config.yaml",
+      `version: 1\nservices:\n  aws:\n    downscope_mode: sts_policy\n    role_arn: ${ROLE}\n    source_profile: default\n    allowed_hosts: [127.0.0.1]\n    default_action: review\n`,
+    );
+    const { parseCredentialProcessArgs, requestFor } = await import("../../src/cli/credential-process.js");
+    const { mintCacheKey } = await import("../../src/credentials/aws.js");
+    const approval = join(sb.root, "run", "aws-approved-run");
+    const base = ["credential-process", "--service", "aws", "--layer", "user"];
+    const key = mintCacheKey(
+      requestFor(parseCredentialProcessArgs([...base.slice(1), "--expect-key", "k", "--approved-run", approval]), {
+        cwd: sb.project,
+        env,
+      }).req,
+    );
+    const args = [...base, "--expect-key", key];
+    const plain = node(DOWNSCOPE, args, env, sb.project);
+    expect(plain.code).toBe(77);
+    expect(plain.stderr).toContain("default_action review");
+    const missing = node(DOWNSCOPE, [...args, "--approved-run", approval], env, sb.project);
+    expect(missing.code).toBe(77);
+    expect(missing.stderr).toContain("the approval for this command is gone");
+    sb.write(approval, "some-other-key\n", 0o600);
+    expect(node(DOWNSCOPE, [...args, "--approved-run", approval], env, sb.project).code).toBe(77);
+    sb.write(approval, `${key}\n`);
+    chmodSync(approval, 0o644);
+    expect(node(DOWNSCOPE, [...args, "--approved-run", approval], env, sb.project).code).toBe(77); // not private
+    expect(assumedRoles(await moto.data())).toHaveLength(0);
+    sb.write(approval, `${key}\n`, 0o600);
+    chmodSync(approval, 0o600);
+    const ok = node(DOWNSCOPE, [...args, "--approved-run", approval], env, sb.project);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(assumedRoles(await moto.data())).toHaveLength(1);
+  });
+});

@@ -103,7 +103,13 @@ export function childEnv(
 }
 
 /** The credential_process argv for this grant (absolute node, absolute downscope bin). */
-export function credentialProcessArgv(grant: Grant, req: AwsMintRequest, node: string, bin: string): string[] {
+export function credentialProcessArgv(
+  grant: Grant,
+  req: AwsMintRequest,
+  node: string,
+  bin: string,
+  approvedRun?: string,
+): string[] {
   return [
     node,
     bin,
@@ -115,6 +121,7 @@ export function credentialProcessArgv(grant: Grant, req: AwsMintRequest, node: s
     ...(grant.rule ? ["--rule", grant.rule.name] : []),
     "--expect-key",
     mintCacheKey(req),
+    ...(approvedRun !== undefined ? ["--approved-run", approvedRun] : []),
     ...(req.source.profile !== undefined ? ["--source-profile", req.source.profile] : []),
     ...(req.source.configFile !== undefined ? ["--aws-config-file", req.source.configFile] : []),
     ...(req.source.credentialsFile !== undefined ? ["--aws-credentials-file", req.source.credentialsFile] : []),
@@ -177,7 +184,15 @@ export function makeAwsChannel(deps: AwsChannelDeps): Channel {
     const req = buildMintRequest(grant, { env: parentEnv, packageRoot: packageRoot(), source });
     const files = { config: join(tmpDir, "aws-config"), credentials: join(tmpDir, "aws-credentials") };
     const env = childEnv(input.baseEnv, grant, files);
-    const argv = credentialProcessArgv(grant, req, deps.node, deps.bin);
+    // A review the human approved (the wrapper only gets here once it has
+    // consumed the approval): credential-process may mint the service's
+    // defaults while this file exists, i.e. while this command runs.
+    let approvedRun: string | undefined;
+    if (input.decision.action === "review" && grant.rule === undefined) {
+      approvedRun = join(tmpDir, "aws-approved-run");
+      writeFileSync(approvedRun, mintCacheKey(req) + "\n", { mode: 0o600 });
+    }
+    const argv = credentialProcessArgv(grant, req, deps.node, deps.bin, approvedRun);
     writeFileSync(files.config, privateConfig(argv, readIfExists(source.configFile), req, grant), { mode: 0o600 });
     writeFileSync(files.credentials, "", { mode: 0o600 });
     const secrets: string[] = [];
