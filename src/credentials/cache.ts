@@ -25,6 +25,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { CredentialUnavailable } from "../errors.js";
 import { cacheHome, type Env } from "../paths.js";
 
 export interface CacheEntry<T> {
@@ -63,7 +64,9 @@ function ensurePrivateDir(dir: string): void {
     (typeof process.getuid === "function" && st.uid !== process.getuid()) ||
     (st.mode & 0o077) !== 0
   ) {
-    throw new Error(`cache directory ${dir} is not a private directory owned by you (expected mode 0700)`);
+    throw new CredentialUnavailable(
+      `cache directory ${dir} is not a private directory owned by you (expected mode 0700); remove it or run \`downscope cache clear\``,
+    );
   }
 }
 
@@ -141,7 +144,9 @@ export async function getOrMint<T>(
       /* lock gone: retry */
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for another downscope process to refresh a credential (lock ${lock})`);
+      throw new CredentialUnavailable(
+        `timed out waiting for another downscope process to refresh a credential (lock ${lock}); if none is running, remove the lock`,
+      );
   }
 }
 

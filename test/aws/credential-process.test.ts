@@ -220,3 +220,18 @@ describe("source credentials that need a human, without a terminal", () => {
     expect(r.stderr).toContain("aws sso login --profile sso");
   });
 });
+
+describe("cache directory", () => {
+  it("a cache directory others can read is refused with a typed error, not an internal one", async () => {
+    const sb = sandbox();
+    const { mkdirSync } = await import("node:fs");
+    const now = () => new Date("2030-01-01T00:00:00Z");
+    const opts = { env: sb.env, namespace: CACHE_NAMESPACE, now };
+    mkdirSync(cacheDir(opts), { recursive: true, mode: 0o755 });
+    chmodSync(cacheDir(opts), 0o755);
+    await expect(obtainAwsCredential(REQ, opts, fakeMint(now).mint)).rejects.toMatchObject({
+      exitCode: 77,
+      message: expect.stringContaining("not a private directory") as unknown,
+    });
+  });
+});
