@@ -8,7 +8,12 @@ import type { Command } from "./io.js";
 
 type Target = { summary: string; load: () => Promise<{ install: Command; uninstall: Command }> };
 
-export const INSTALL_TARGETS: Record<string, Target> = {};
+export const INSTALL_TARGETS: Record<string, Target> = {
+  aws: {
+    summary: "a profile in ~/.aws/config whose credential_process is downscope",
+    load: () => import("./install-aws.js"),
+  },
+};
 
 function dispatch(kind: "install" | "uninstall"): Command {
   return async (argv, io) => {
