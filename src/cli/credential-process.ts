@@ -226,9 +226,9 @@ export interface CredentialProcessDeps {
 }
 
 /** The STS request a credential-process command line stands for, after re-deciding with the current policy. */
-export function requestFor(a: CredentialProcessArgs, io: Pick<Io, "cwd" | "env">) {
+export async function requestFor(a: CredentialProcessArgs, io: Pick<Io, "cwd" | "env">) {
   // A broken policy is a ConfigError: fail closed, with file positions.
-  const policy: Policy = loadPolicy({ cwd: io.cwd, env: io.env });
+  const policy: Policy = await loadPolicy({ cwd: io.cwd, env: io.env });
   const grant = withFlags(resolveGrant(policy, a, io.cwd, io.env), a, io.cwd);
   const req = buildMintRequest(grant, { env: io.env, packageRoot: packageRoot(), source: a.source });
   return { req, margin: settingsOf(policy).cacheMarginSeconds ?? 300 };
@@ -244,7 +244,7 @@ export async function credentialProcessFor(
       "the source profile calls back into downscope credential-process (a loop): give a source_profile with its own credentials",
     );
   const a = parseCredentialProcessArgs(argv);
-  const { req, margin } = requestFor(a, io);
+  const { req, margin } = await requestFor(a, io);
   if (a.approvedRun !== undefined && readApproval(a.approvedRun) !== mintCacheKey(req))
     throw new PolicyDenied(
       "the approval for this command is gone (the approved command has ended) or does not match; the command needs approval again",

@@ -279,10 +279,15 @@ describe("an approved review run", () => {
     const approval = join(sb.root, "run", "aws-approved-run");
     const base = ["credential-process", "--service", "aws", "--layer", "user"];
     const key = mintCacheKey(
-      requestFor(parseCredentialProcessArgs([...base.slice(1), "--expect-key", "k", "--approved-run", approval]), {
-        cwd: sb.project,
-        env,
-      }).req,
+      (
+        await requestFor(
+          parseCredentialProcessArgs([...base.slice(1), "--expect-key", "k", "--approved-run", approval]),
+          {
+            cwd: sb.project,
+            env,
+          },
+        )
+      ).req,
     );
     const args = [...base, "--expect-key", key];
     const plain = node(DOWNSCOPE, args, env, sb.project);
