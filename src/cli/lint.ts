@@ -1,6 +1,7 @@
 import { formatIssue } from "../errors.js";
 import { findProjectConfig, readConfigText } from "../policy/load.js";
 import { lintConfig, type LintIssue } from "../policy/lint.js";
+import { gcpLintCheck } from "../policy/lint-gcp.js";
 import { parseConfig } from "../policy/parse.js";
 import { managedConfigPath, userConfigPath } from "../paths.js";
 import { existsSync } from "node:fs";
@@ -28,7 +29,7 @@ export const lint: Command = async (argv, io) => {
     try {
       const result = parseConfig(readConfigText(file), file);
       if (!result.ok) found.push(...result.issues.map((i) => ({ ...i, severity: "error" as const })));
-      else found.push(...lintConfig(result.config, file, result.doc, result.lineCounter));
+      else found.push(...lintConfig(result.config, file, result.doc, result.lineCounter, [gcpLintCheck]));
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       found.push(...e.issues.map((i) => ({ ...i, severity: "error" as const })));

@@ -7,4 +7,5 @@ import type { Channel } from "../channel.js";
 export const CHANNELS: Record<string, () => Promise<Channel>> = {
   // gh: async () => (await import("./gh.js")).channel,   (exec helper)
   // kubectl, aws, gcloud, custom: one file each under this directory
+  gcloud: async () => (await import("./gcloud.js")).channel,
 };
