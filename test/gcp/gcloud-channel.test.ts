@@ -52,6 +52,7 @@ function input(s: Sandbox, parentEnv: Record<string, string>): ChannelInput {
     realBinary: "/usr/bin/gcloud",
     args: ["storage", "ls"],
     parentEnv,
+    baseEnv: parentEnv,
     cwd: s.project,
     tmpDir,
     now: () => NOW,

@@ -206,7 +206,9 @@ export function createGcloudChannel(deps: GcloudChannelDeps = {}): Channel {
     const configDir = join(input.tmpDir, "gcloud-config");
     writeTokenFile(tokenFile, token.value);
     writePrivateConfig(input.parentEnv, configDir, allowedHosts);
-    const { env } = gcloudEnv(input.parentEnv, {
+    // The child's environment starts from baseEnv (every slot source already
+    // removed by exec); the gcloud directory is found from the real one.
+    const { env } = gcloudEnv(input.baseEnv, {
       tokenFile,
       configDir,
       allowedHosts,

@@ -5,7 +5,14 @@
 import type { Channel } from "../channel.js";
 
 export const CHANNELS: Record<string, () => Promise<Channel>> = {
-  // gh: async () => (await import("./gh.js")).channel,   (exec helper)
-  // kubectl, aws, gcloud, custom: one file each under this directory
+  gh: async () => (await import("./gh.js")).channel,
+  kubectl: async () => (await import("./kubectl.js")).channel,
   gcloud: async () => (await import("./gcloud.js")).channel,
+  // aws: one file under this directory (its own issue)
 };
+
+export const customChannel = async (): Promise<Channel> => (await import("./custom.js")).channel;
+
+export function channelFor(binary: string): () => Promise<Channel> {
+  return CHANNELS[binary] ?? customChannel;
+}
