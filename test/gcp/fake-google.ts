@@ -31,6 +31,8 @@ export interface FakeGoogle {
   proxyUrl: string;
   caFile: string;
   requests: Recorded[];
+  /** Delay before the STS endpoint answers (to make concurrent mints overlap). */
+  stsDelayMs: number;
   /** Env for a child Node process: route Google's hosts here. */
   env: Record<string, string>;
   close(): Promise<void>;
@@ -116,6 +118,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
         return send(res, 200, { access_token: SOURCE_TOKEN, expires_in: 3599, token_type: "Bearer" });
       }
       if (host === "sts.googleapis.com" && path === "/v1/token") {
+        if (fake.stsDelayMs > 0) await new Promise((r) => setTimeout(r, fake.stsDelayMs));
         const options = form.options ? (JSON.parse(form.options) as unknown) : undefined;
         if (form.subject_token !== SOURCE_TOKEN) return send(res, 401, { error: "invalid_grant" });
         if (JSON.stringify(options).includes("refused-bucket"))
@@ -167,8 +170,9 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
   await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
   const port = (proxy.address() as AddressInfo).port;
   const proxyUrl = `http://127.0.0.1:${port}`;
-  return {
+  const fake: FakeGoogle = {
     proxyUrl,
+    stsDelayMs: 0,
     caFile,
     requests,
     env: {
@@ -186,6 +190,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return fake;
 }
 
 /** An authorized_user ADC file (what `gcloud auth application-default login` writes), with fake values. */

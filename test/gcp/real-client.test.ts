@@ -227,3 +227,23 @@ describe("oauth_scope through the real Impersonated client", async () => {
     expect(r.error).toContain("authorized_user");
   });
 });
+
+describe("cache and single flight across processes", () => {
+  it("four processes needing the same boundary at once make one STS exchange", async () => {
+    const s = sandbox();
+    const file = policy(s, `    downscope_mode: credential_access_boundary\n    access_boundary:${BOUNDARY}`);
+    const env = withAdc(s);
+    const before = google.requests.filter((q) => q.host === "sts.googleapis.com").length;
+    // A slow STS makes the four mints overlap: without the lock each would exchange.
+    google.stsDelayMs = 1500;
+    try {
+      const results = await Promise.all([1, 2, 3, 4].map(() => mint(s, file, ["storage", "ls"], env)));
+      const tokens = new Set(results.map((r) => r.token));
+      expect(results.map((r) => r.error)).toEqual([undefined, undefined, undefined, undefined]);
+      expect(tokens.size).toBe(1);
+    } finally {
+      google.stsDelayMs = 0;
+    }
+    expect(google.requests.filter((q) => q.host === "sts.googleapis.com").length - before).toBe(1);
+  });
+});
