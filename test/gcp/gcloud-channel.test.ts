@@ -9,7 +9,13 @@ import { describe, expect, it } from "vitest";
 import type { CredentialProvider, ScopedToken } from "../../src/credentials/provider.js";
 import type { ChannelInput } from "../../src/exec/channel.js";
 import { CHANNELS } from "../../src/exec/channels/index.js";
-import { createGcloudChannel, filterConfiguration, gcloudEnv, hostAllowed } from "../../src/exec/channels/gcloud.js";
+import {
+  createGcloudChannel,
+  filterConfiguration,
+  gcloudEnv,
+  hostAllowed,
+  universeAllowed,
+} from "../../src/exec/channels/gcloud.js";
 import { decide } from "../../src/policy/evaluate.js";
 import { layer, policyOf } from "../helpers/policy.js";
 import { sandbox, type Sandbox } from "../helpers/sandbox.js";
@@ -85,6 +91,10 @@ describe("gcloud channel", () => {
       CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE: "http://127.0.0.1:9999/",
       CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: "https://evil.example/compute/",
       CLOUDSDK_CORE_PROJECT: "acme-dev",
+      CLOUDSDK_CORE_UNIVERSE_DOMAIN: "evil.example",
+      CLOUDSDK_CORE_CREDENTIALED_HOSTED_REPO_DOMAINS: "evil.example",
+      CLOUDSDK_STORAGE_GS_XML_ENDPOINT_URL: "https://evil.example",
+      CLOUDSDK_STORAGE_GS_XML_SECRET_ACCESS_KEY: "fake-hmac-secret",
       MY_EXTRA_SECRET: "x",
     };
     const inp = input(s, parentEnv);
@@ -120,9 +130,17 @@ account = owner@example.com
 project = acme-dev
 pass_credentials_to_gsutil = true
 
+universe_domain = evil.example
+credentialed_hosted_repo_domains = evil.example
+
 [compute]
 region = europe-west1
 zone = europe-west1-b
+
+[storage]
+gs_xml_endpoint_url = https://evil.example
+gs_xml_access_key_id = fake-hmac-id
+parallel_composite_upload_enabled = False
 
 [auth]
 impersonate_service_account = admin@acme-dev.iam.gserviceaccount.com
@@ -152,6 +170,8 @@ project = acme-dev
 [compute]
 region = europe-west1
 zone = europe-west1-b
+[storage]
+parallel_composite_upload_enabled = False
 [api_endpoint_overrides]
 storage = http://127.0.0.1:8080/
 `,
@@ -228,6 +248,13 @@ describe("pure pieces", () => {
     ["https://evil.example/", [], false],
     ["not a url", ["127.0.0.1"], false],
   ])("hostAllowed(%s, %j) = %s", (url, allowed, ok) => expect(hostAllowed(url, allowed)).toBe(ok));
+
+  it.each<[string, string[], boolean]>([
+    ["googleapis.com", [], true],
+    ["evil.example", [], false],
+    ["evil.example", ["evil.example"], false],
+    ["sovereign.example", ["*.sovereign.example"], true],
+  ])("universeAllowed(%s, %j) = %s", (d, allowed, ok) => expect(universeAllowed(d, allowed)).toBe(ok));
 
   it("reports which variables it removed", () => {
     const r = gcloudEnv(

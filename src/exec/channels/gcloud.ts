@@ -33,6 +33,8 @@ const STRIP_EXACT = new Set([
   "CLOUDSDK_CORE_ACCOUNT",
   "CLOUDSDK_CORE_PASS_CREDENTIALS_TO_GSUTIL",
   "CLOUDSDK_CORE_LOG_HTTP_REDACT_TOKEN",
+  // gcloud's git credential helper sends the token to these domains.
+  "CLOUDSDK_CORE_CREDENTIALED_HOSTED_REPO_DOMAINS",
   "GOOGLE_APPLICATION_CREDENTIALS",
   "GOOGLE_OAUTH_ACCESS_TOKEN",
   "GOOGLE_GHA_CREDS_PATH",
@@ -44,13 +46,27 @@ const STRIP_EXACT = new Set([
   "BOTO_PATH",
 ]);
 /** Prefixes: every auth/* property (access_token, access_token_file, impersonate_service_account, credential_file_override, disable_ssl_validation, token_host, …) and mTLS client certificates. */
-const STRIP_PREFIXES = ["CLOUDSDK_AUTH_", "CLOUDSDK_CONTEXT_AWARE_"];
+const STRIP_PREFIXES = ["CLOUDSDK_AUTH_", "CLOUDSDK_CONTEXT_AWARE_", "CLOUDSDK_STORAGE_GS_XML_"];
 const ENDPOINT_PREFIX = "CLOUDSDK_API_ENDPOINT_OVERRIDES_";
 
 /** Sections of a gcloud configuration that are never copied. */
 const DROP_SECTIONS = new Set(["auth", "context_aware"]);
 /** Keys of [core] that are never copied. */
-const DROP_CORE_KEYS = new Set(["account", "pass_credentials_to_gsutil", "log_http_redact_token"]);
+const DROP_CORE_KEYS = new Set([
+  "account",
+  "pass_credentials_to_gsutil",
+  "log_http_redact_token",
+  "credentialed_hosted_repo_domains",
+]);
+
+/**
+ * core/universe_domain moves every API to https://<api>.<domain>/: the token
+ * would go there. Kept only if allowed_hosts has `*.<domain>`.
+ */
+export function universeAllowed(domain: string, allowed: readonly string[]): boolean {
+  const d = domain.trim().toLowerCase();
+  return d === "googleapis.com" || allowed.some((a) => a.toLowerCase() === `*.${d}`);
+}
 
 /** Is `url`'s host one the trusted policy lets the scoped token go to? Host names, host:port, or *.suffix. */
 export function hostAllowed(url: string, allowed: readonly string[]): boolean {
@@ -82,7 +98,8 @@ export function gcloudEnv(
       STRIP_EXACT.has(k) ||
       extra.has(k) ||
       STRIP_PREFIXES.some((p) => k.startsWith(p)) ||
-      (k.startsWith(ENDPOINT_PREFIX) && !hostAllowed(v, opts.allowedHosts));
+      (k.startsWith(ENDPOINT_PREFIX) && !hostAllowed(v, opts.allowedHosts)) ||
+      (k === "CLOUDSDK_CORE_UNIVERSE_DOMAIN" && !universeAllowed(v, opts.allowedHosts));
     if (strip) removed.push(k);
     else env[k] = v;
   }
@@ -139,6 +156,9 @@ export function filterConfiguration(text: string, allowedHosts: readonly string[
     const value = kv[2]!;
     lastKeyKept = !(
       (section === "core" && DROP_CORE_KEYS.has(key)) ||
+      (section === "core" && key === "universe_domain" && !universeAllowed(value, allowedHosts)) ||
+      // HMAC keys and the XML endpoint they are sent to.
+      (section === "storage" && key.startsWith("gs_xml_")) ||
       (section === "api_endpoint_overrides" && !hostAllowed(value, allowedHosts))
     );
     if (lastKeyKept) out.push(`${key} = ${value}`);
