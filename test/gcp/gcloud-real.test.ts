@@ -160,3 +160,14 @@ describe("real gcloud through downscope-exec", () => {
     expect(google.requests.length).toBe(googleBefore);
   });
 });
+
+describe("downscope-exec --explain gcloud", () => {
+  it("shows the token file and config variables, never the token", async () => {
+    const { sb, env } = setup();
+    const r = await runExec(["--explain", "gcloud", "storage", "ls", "gs://reports"], { env, cwd: sb.project });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE");
+    expect(r.stdout).toContain("CLOUDSDK_CONFIG");
+    expect(r.stdout + r.stderr).not.toContain(DOWNSCOPED_PREFIX);
+  });
+});
