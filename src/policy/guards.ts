@@ -89,6 +89,18 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
       match: { command: ["iam", "service-accounts", "keys", "create"] },
       reason: cred,
     },
+    // Release tracks carry the same command groups (gcloud beta auth print-access-token).
+    { name: "gcloud alpha/beta auth", match: { command: ["alpha|beta|preview", "auth"] }, reason: cred },
+    {
+      name: "gcloud alpha/beta config set",
+      match: { command: ["alpha|beta|preview", "config", "set"] },
+      reason: "it changes stored settings, including the account",
+    },
+    {
+      name: "gcloud alpha/beta service account keys create",
+      match: { command: ["alpha|beta|preview", "iam", "service-accounts", "keys", "create"] },
+      reason: cred,
+    },
     {
       name: "gcloud credential flags",
       match: {
@@ -98,9 +110,18 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
           "--account",
           "--credential-file-override",
           "--configuration",
+          // Hidden global flags (calliope/cli.py): another token or an authority header.
+          "--authorization-token-file",
+          "--authority-selector",
         ],
       },
       reason: select,
+    },
+    {
+      // A YAML file of flags: it can carry any of the flags above past the argv check.
+      name: "gcloud --flags-file",
+      match: { flags: ["--flags-file"] },
+      reason: "the file can carry credential-selecting flags that downscope cannot see",
     },
   ],
 };
