@@ -4,7 +4,7 @@
  * Letting the agent run them would hand it a token to use outside downscope.
  *
  * They apply to every service whose binary is one of these CLIs, after the
- * policy's own rules: an explicit allow rule in a trusted layer re-allows one,
+ * policy's own rules: a trusted allow rule with `override_guards: true` re-allows one,
  * a default allow does not. See docs/exec.md for the research behind the list.
  */
 import type { Match } from "./schema.js";

@@ -92,3 +92,35 @@ services:
     expect(d.grant?.slot).toBe("ro");
   });
 });
+
+/**
+ * Bypass: a broad read rule (`aws ["*", "get-*"]`) re-opened guarded commands
+ * such as `aws sts get-session-token` because any explicit allow beat a guard.
+ * Fix: only an allow rule with `override_guards: true` (trusted) does.
+ */
+describe("built-in guards yield only to override_guards", () => {
+  const yaml = (extra: string) => `
+version: 1
+services:
+  aws:
+    downscope_mode: none
+    rules:
+      - { name: reads, match: { command: ["*", "get-session-token|get-caller-identity"] }, action: allow${extra} }
+`;
+  const inv = cli("aws sts get-session-token");
+  it("a broad allow does not re-open a guard", () => {
+    expect(decide(policyOf(layer(yaml(""))), inv)).toMatchObject({ action: "deny", source: "guard" });
+  });
+  it("override_guards in a trusted layer does", () => {
+    expect(decide(policyOf(layer(yaml(", override_guards: true"))), inv)).toMatchObject({
+      action: "allow",
+      source: "rule",
+    });
+  });
+  it("override_guards in an untrusted layer does not", () => {
+    expect(decide(policyOf(layer(yaml(", override_guards: true"), "project", false)), inv)).toMatchObject({
+      action: "deny",
+      source: "guard",
+    });
+  });
+});
