@@ -74,6 +74,24 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
       match: { command: ["sts", "get-session-token"] },
       reason: "it mints credentials that escape the session policy",
     },
+    {
+      name: "aws sts credential minting",
+      match: {
+        command: ["sts", "assume-role|assume-role-with-saml|assume-role-with-web-identity|get-federation-token"],
+      },
+      reason: "it mints credentials that escape the session policy",
+    },
+    {
+      name: "aws ecr get-login-password",
+      match: { command: ["ecr|ecr-public", "get-login-password|get-authorization-token"] },
+      reason: cred,
+    },
+    { name: "aws eks get-token", match: { command: ["eks", "get-token"] }, reason: cred },
+    {
+      name: "aws codeartifact get-authorization-token",
+      match: { command: ["codeartifact", "get-authorization-token"] },
+      reason: cred,
+    },
     { name: "aws --profile", match: { flags: ["--profile"] }, reason: select },
     { name: "aws endpoint override", match: { flags: ["--endpoint-url"] }, reason: endpoint },
   ],
@@ -87,6 +105,12 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
     {
       name: "gcloud service account keys create",
       match: { command: ["iam", "service-accounts", "keys", "create"] },
+      reason: cred,
+    },
+    { name: "gcloud config config-helper", match: { command: ["config", "config-helper"] }, reason: cred },
+    {
+      name: "gcloud alpha/beta config config-helper",
+      match: { command: ["alpha|beta|preview", "config", "config-helper"] },
       reason: cred,
     },
     // Release tracks carry the same command groups (gcloud beta auth print-access-token).

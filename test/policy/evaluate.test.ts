@@ -124,3 +124,20 @@ services:
     });
   });
 });
+
+/** Credential-printing doors beyond the first list (found by the attack pack's authors). */
+describe("more built-in guards", () => {
+  const p = policyOf(
+    layer("version: 1\nservices:\n  aws: { downscope_mode: none }\n  gcloud: { downscope_mode: none }\n"),
+  );
+  it.each([
+    ["aws ecr get-login-password", "aws ecr get-login-password"],
+    ["aws eks get-token --cluster-name c", "aws eks get-token"],
+    ["aws sts assume-role --role-arn arn:aws:iam::1:role/x --role-session-name s", "aws sts credential minting"],
+    ["aws codeartifact get-authorization-token --domain d", "aws codeartifact get-authorization-token"],
+    ["gcloud config config-helper --format json", "gcloud config config-helper"],
+    ["gcloud beta config config-helper", "gcloud alpha/beta config config-helper"],
+  ])("%s → %s", (cmd, guard) => {
+    expect(decide(p, cli(cmd))).toMatchObject({ action: "deny", source: "guard", rule: { name: guard } });
+  });
+});
