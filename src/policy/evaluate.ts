@@ -16,7 +16,7 @@
 import { valueFlagsFor } from "./cli-knowledge.js";
 import { GUARDS } from "./guards.js";
 import type { Invocation } from "./invocation.js";
-import { matches, type MatchContext } from "./match.js";
+import { cliMatchers, matches, type MatchContext } from "./match.js";
 import { serviceForBinary, serviceForServer, type Layer, type LayerName, type Policy } from "./policy.js";
 import type { Action, Mode, Rule, Service } from "./schema.js";
 
@@ -177,6 +177,17 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
 }
 
 function evaluateLayer(layer: Layer, name: string, service: Service, inv: Invocation, ctx: MatchContext): LayerResult {
+  if (inv.kind === "cli") {
+    const compiled = cliMatchers(service.rules);
+    for (let i = 0; i < compiled.length; i++) {
+      const m = compiled[i]!(inv.args, ctx);
+      if (m !== undefined) {
+        const rule = service.rules[i]!;
+        return { layer, name, service, action: rule.action, rule, index: i, matched: m };
+      }
+    }
+    return { layer, name, service, action: service.default_action, index: -1 };
+  }
   for (let i = 0; i < service.rules.length; i++) {
     const rule = service.rules[i]!;
     const m = matches(rule.match, rule.action, inv, ctx);

@@ -26,6 +26,18 @@ export interface MatchContext {
   home: string;
   /** Resolves symlinks of a path (longest existing prefix); identity in pure tests. */
   realpath: (p: string) => string;
+  /** Per-invocation memo (joined arguments, positionals per reading), filled on first use. */
+  memo?: { joined?: string; readings?: Partial<Record<Reading, string[]>> };
+}
+
+function joinedArgs(args: readonly string[], ctx: MatchContext): string {
+  const memo = (ctx.memo ??= {});
+  return (memo.joined ??= args.join(" "));
+}
+
+function reading(args: readonly string[], ctx: MatchContext, r: Reading): string[] {
+  const memo = ((ctx.memo ??= {}).readings ??= {});
+  return (memo[r] ??= positionals(args, ctx.valueFlags, r));
 }
 
 /** The words of an argv that are not flags or flag values, under one reading. */
@@ -66,31 +78,49 @@ export function wordMatches(pattern: string, word: string): boolean {
   return pattern === word;
 }
 
-/** True if one of `flags` is present in args (before `--`). */
-export function hasFlag(args: readonly string[], flags: readonly string[], lenient: boolean): string | undefined {
-  const end = args.indexOf("--");
-  const words = end === -1 ? args : args.slice(0, end);
-  for (const f of flags) {
+interface FlagSpec {
+  flag: string;
+  name: string;
+  /** Lower-cased value for `--flag=value` entries. */
+  value: string | undefined;
+  /** A single-letter flag such as -f. */
+  short: boolean;
+}
+
+function flagSpecs(flags: readonly string[]): FlagSpec[] {
+  return flags.map((f) => {
     const eq = f.indexOf("=");
     const name = eq === -1 ? f : f.slice(0, eq);
-    const value = eq === -1 ? undefined : f.slice(eq + 1).toLowerCase();
-    for (let i = 0; i < words.length; i++) {
-      const w = words[i]!;
-      if (value === undefined) {
-        if (w === name || (name.startsWith("--") && w.startsWith(name + "="))) return f;
+    return {
+      flag: f,
+      name,
+      value: eq === -1 ? undefined : f.slice(eq + 1).toLowerCase(),
+      short: /^-[A-Za-z0-9]$/.test(name),
+    };
+  });
+}
+
+/** True if one of `flags` is present in args (before `--`). */
+export function hasFlag(args: readonly string[], flags: readonly string[], lenient: boolean): string | undefined {
+  return findFlag(args, flagSpecs(flags), lenient);
+}
+
+function findFlag(args: readonly string[], specs: readonly FlagSpec[], lenient: boolean): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    if (w === "--") return undefined;
+    if (w.charCodeAt(0) !== 45 /* - */) continue;
+    const shortGroup = lenient && w.length > 1 && w.charCodeAt(1) !== 45 && /^-[A-Za-z0-9]/.test(w);
+    for (const s of specs) {
+      if (s.value === undefined) {
+        if (w === s.name || (s.name.startsWith("--") && w.startsWith(s.name + "="))) return s.flag;
         // -x inside a group of short flags (-abx) or glued to its value (-xVALUE)
-        if (
-          lenient &&
-          /^-[A-Za-z0-9]$/.test(name) &&
-          /^-[A-Za-z0-9]/.test(w) &&
-          !w.startsWith("--") &&
-          w.includes(name[1]!)
-        )
-          return f;
+        if (shortGroup && s.short && w.includes(s.name[1]!)) return s.flag;
       } else {
-        if (w.toLowerCase() === `${name}=${value}`.toLowerCase()) return f;
-        if (w === name && words[i + 1]?.toLowerCase() === value) return f;
-        if (lenient && /^-[A-Za-z0-9]$/.test(name) && w.toLowerCase() === `${name}${value}`) return f;
+        const lw = w.toLowerCase();
+        if (lw === `${s.name}=${s.value}`.toLowerCase()) return s.flag;
+        if (w === s.name && args[i + 1]?.toLowerCase() === s.value) return s.flag;
+        if (lenient && s.short && lw === `${s.name}${s.value}`) return s.flag;
       }
     }
   }
@@ -107,31 +137,60 @@ export function compiled(pattern: string): RegExp {
   return re;
 }
 
+export type CliMatcher = (args: readonly string[], ctx: MatchContext) => string | undefined;
+const never: CliMatcher = () => undefined;
+const compiledLists = new WeakMap<readonly { match: Match; action: Action }[], CliMatcher[]>();
+
+/**
+ * A list of rules compiled once (regexes built, flags parsed) into closures,
+ * cached per list: with thousands of rules, evaluation is a loop over closures.
+ */
+export function cliMatchers(rules: readonly { match: Match; action: Action }[]): CliMatcher[] {
+  let list = compiledLists.get(rules);
+  if (!list) compiledLists.set(rules, (list = rules.map((r) => compileCli(r.match, r.action !== "allow"))));
+  return list;
+}
+
+function cliMatcher(match: Match, restrictive: boolean): CliMatcher {
+  return compileCli(match, restrictive);
+}
+
+function compileCli(match: Match, restrictive: boolean): CliMatcher {
+  if (match.tools || match.arguments || match.allowed_paths || match.denied_paths) return never;
+  const re = match.args_pattern !== undefined ? compiled(match.args_pattern) : undefined;
+  const command = match.command;
+  const flags = match.flags !== undefined ? flagSpecs(match.flags) : undefined;
+  const describe = [
+    match.args_pattern !== undefined ? `args_pattern /${match.args_pattern}/` : undefined,
+    command !== undefined ? `command [${command.join(" ")}]` : undefined,
+  ].filter((x): x is string => x !== undefined);
+  const first = command?.[0];
+  return (args, ctx) => {
+    if (re !== undefined && !re.test(joinedArgs(args, ctx))) return undefined;
+    if (command !== undefined) {
+      // Cheap pre-check: the first command word must appear among the arguments at all.
+      if (first !== undefined && first !== "*" && !first.includes("|") && !first.includes("*") && !args.includes(first))
+        return undefined;
+      const hit = (r: Reading) => prefixMatches(command, reading(args, ctx, r));
+      if (restrictive ? !READINGS.some(hit) : !(hit("known") && hit("greedy"))) return undefined;
+    }
+    let flagHit: string | undefined;
+    if (flags !== undefined) {
+      flagHit = findFlag(args, flags, restrictive);
+      if (flagHit === undefined) return undefined;
+    }
+    const hits = flagHit === undefined ? describe : [...describe, `flag ${flagHit}`];
+    return hits.length ? hits.join(", ") : "(matches everything)";
+  };
+}
+
 /**
  * Does `match` hold for this invocation? Returns a short description of what
  * hit (for `check` and block messages), or undefined.
  */
 export function matches(match: Match, action: Action, inv: Invocation, ctx: MatchContext): string | undefined {
+  if (inv.kind === "cli") return cliMatcher(match, action !== "allow")(inv.args, ctx);
   const hits: string[] = [];
-  const restrictive = action !== "allow";
-  if (inv.kind === "cli") {
-    if (match.tools || match.arguments || match.allowed_paths || match.denied_paths) return undefined;
-    if (match.args_pattern !== undefined) {
-      if (!compiled(match.args_pattern).test(inv.args.join(" "))) return undefined;
-      hits.push(`args_pattern /${match.args_pattern}/`);
-    }
-    if (match.command !== undefined) {
-      const hit = (r: Reading) => prefixMatches(match.command!, positionals(inv.args, ctx.valueFlags, r));
-      if (restrictive ? !READINGS.some(hit) : !(hit("known") && hit("greedy"))) return undefined;
-      hits.push(`command [${match.command.join(" ")}]`);
-    }
-    if (match.flags !== undefined) {
-      const f = hasFlag(inv.args, match.flags, restrictive);
-      if (f === undefined) return undefined;
-      hits.push(`flag ${f}`);
-    }
-    return hits.length ? hits.join(", ") : "(matches everything)";
-  }
   // MCP tool call
   if (match.args_pattern !== undefined || match.command !== undefined || match.flags !== undefined) return undefined;
   if (match.tools !== undefined) {
