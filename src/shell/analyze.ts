@@ -45,6 +45,8 @@ export interface ShellInvocation {
 export interface Unresolved {
   /** What could not be resolved, e.g. "a command name from a variable". */
   construct: string;
+  /** Wrappers it sat inside (`sudo $CMD` → [sudo]). */
+  wrappers: string[];
   text: string;
   pos: number;
 }
@@ -84,7 +86,7 @@ export function analyzeShell(text: string): ShellAnalysis {
     writesFiles: false,
     errors: [],
   };
-  analyzeInto(text, out, { depth: 0, outerPos: undefined });
+  analyzeInto(text, out, { depth: 0, outerPos: undefined, wrappers: [] });
   return out;
 }
 
@@ -92,6 +94,8 @@ interface Scope {
   depth: number;
   /** Set when analysing a string nested in a word of the original text: every position becomes this one. */
   outerPos: number | undefined;
+  /** Wrappers around the string being analysed (`sudo bash -c '…'` → [sudo, bash]). */
+  wrappers: string[];
 }
 
 /** A command-line word, reduced to what unwrapping needs. */
@@ -105,7 +109,12 @@ interface Arg {
 
 function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
   if (scope.depth > MAX_DEPTH) {
-    out.unresolved.push({ construct: "shell strings nested too deeply", text, pos: scope.outerPos ?? 0 });
+    out.unresolved.push({
+      construct: "shell strings nested too deeply",
+      text,
+      pos: scope.outerPos ?? 0,
+      wrappers: scope.wrappers,
+    });
     return;
   }
   const script = parse(text);
@@ -142,7 +151,7 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
     if (!cmd.name) return; // a bare assignment: recorded above
     const words: Arg[] = [argOf(cmd.name), ...cmd.args.map(argOf)];
     unwrap(words, {
-      wrappers: [],
+      wrappers: scope.wrappers,
       assigns,
       dynamicArgs: false,
       direct: direct && scope.outerPos === undefined,
@@ -160,9 +169,12 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
     text: string;
   }
 
-  const unresolved = (construct: string, f: Frame) => out.unresolved.push({ construct, text: f.text, pos: f.pos });
+  const unresolved = (construct: string, f: Frame) =>
+    out.unresolved.push({ construct, text: f.text, pos: f.pos, wrappers: f.wrappers });
 
-  const nested = (str: string, f: Frame) => analyzeInto(str, out, { depth: scope.depth + 1, outerPos: f.pos });
+  /** Parses a string that `runner` (bash -c, eval, …) will run. */
+  const nested = (str: string, f: Frame, runner: string) =>
+    analyzeInto(str, out, { depth: scope.depth + 1, outerPos: f.pos, wrappers: [...f.wrappers, runner] });
 
   const unwrap = (words: Arg[], f: Frame): void => {
     for (;;) {
@@ -182,7 +194,7 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
           const r = envOperands(rest, f.pos, out.envChanges);
           if (r.split !== undefined) {
             if (r.split.dynamic) return void unresolved("env -S with a non-literal string", f);
-            nested([r.split.value, ...r.after.map((a) => quote(a.value))].join(" "), f);
+            nested([r.split.value, ...r.after.map((a) => quote(a.value))].join(" "), f, "env");
             return;
           }
           if (r.assigns) f = { ...f, assigns: true };
@@ -192,7 +204,8 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
         }
         case "command": {
           const opts = skipOptions(rest, {});
-          if (rest.slice(0, rest.length - opts.length).some((a) => /^-[pvV]*[vV]/.test(a.value))) return; // command -v: a lookup
+          if (rest.slice(0, rest.length - opts.length).some((a) => /^-[pvV]*[vV]/.test(a.value)))
+            return emit(cmd, rest, f); // command -v: a lookup
           wrap(opts);
           continue;
         }
@@ -261,7 +274,7 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
         case "eval": {
           emit(cmd, rest, f);
           if (rest.some((a) => a.dynamic)) return void unresolved("eval of a non-literal string", f);
-          if (rest.length > 0) nested(rest.map((a) => a.value).join(" "), f);
+          if (rest.length > 0) nested(rest.map((a) => a.value).join(" "), f, "eval");
           return;
         }
         case "source":
@@ -273,7 +286,7 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
           const action = rest.find((a) => !a.value.startsWith("-"));
           if (action === undefined || action.value === "" || action.value === "-") return;
           if (action.dynamic) return void unresolved("trap with a non-literal command", f);
-          nested(action.value, f);
+          nested(action.value, f, "trap");
           return;
         }
         case "su": {
@@ -290,7 +303,7 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
           const after = skipOptions(rest, { "-n": true, "-d": false, "--interval": true, "-q": true, "-g": false });
           if (after.length > 0) {
             if (after.some((a) => a.dynamic)) return void unresolved("watch with a non-literal command", f);
-            nested(after.map((a) => a.value).join(" "), f);
+            nested(after.map((a) => a.value).join(" "), f, "watch");
           }
           return;
         }
@@ -326,7 +339,7 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
 
   const nestedOrUnresolved = (value: string, dynamic: boolean, what: string, f: Frame) => {
     if (dynamic) unresolved(`${what} with a non-literal string`, f);
-    else nested(value, f);
+    else nested(value, f, what.split(" ")[0]!);
   };
 
   const shell = (cmd: Arg, rest: Arg[], f: Frame): void => {
