@@ -113,3 +113,15 @@ describe("downscope install claude", () => {
     expect(readFileSync(file, "utf8")).toBe("{ nope");
   });
 });
+
+describe("Claude Code plugin files", () => {
+  it("plugin.json carries the package version and hooks.json runs the same commands as install", () => {
+    const root = join(import.meta.dirname, "..", "..");
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const plugin = JSON.parse(readFileSync(join(root, ".claude-plugin", "plugin.json"), "utf8"));
+    expect(plugin).toMatchObject({ name: "downscope", version: pkg.version });
+    const hooks = JSON.parse(readFileSync(join(root, "hooks", "hooks.json"), "utf8")).hooks;
+    expect(hooks.PreToolUse[0].hooks[0].command).toBe('node "${CLAUDE_PLUGIN_ROOT}/bin/downscope.js" hook || exit 2');
+    expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start$/);
+  });
+});

@@ -37,7 +37,7 @@ beforeAll(() => {
   claude = ensureClaude();
 });
 
-async function runClaude(command: string) {
+async function runClaude(command: string, how: { plugin?: boolean } = {}) {
   const api = await startFakeApi(command);
   const sb = sandbox();
   const log = join(sb.root, "gh.log");
@@ -65,13 +65,17 @@ async function runClaude(command: string) {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     GH_TOKEN_RO: "fake-gh-token-ro-123",
   };
-  const inst = spawnSync(process.execPath, [downscopeBin, "install", "claude", "--scope", "project"], {
-    cwd: sb.project,
-    env,
-    encoding: "utf8",
-  });
-  expect(inst.status, inst.stderr).toBe(0);
-  const child = spawn(claude, ["-p", "run the scripted command", "--allowedTools", "Bash", "--output-format", "json"], {
+  const args = ["-p", "run the scripted command", "--allowedTools", "Bash", "--output-format", "json"];
+  if (how.plugin) args.push("--plugin-dir", root);
+  else {
+    const inst = spawnSync(process.execPath, [downscopeBin, "install", "claude", "--scope", "project"], {
+      cwd: sb.project,
+      env,
+      encoding: "utf8",
+    });
+    expect(inst.status, inst.stderr).toBe(0);
+  }
+  const child = spawn(claude, args, {
     cwd: sb.project,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -128,5 +132,16 @@ describe("Claude Code end to end", () => {
     const r = await runClaude("echo untouched > out.txt");
     expect(readFileSync(join(r.project, "out.txt"), "utf8")).toBe("untouched\n");
     expect(r.ghCalls).toEqual([]);
+  });
+
+  it("as a plugin (--plugin-dir, nothing in settings): a denied command never runs", async () => {
+    const r = await runClaude("gh repo delete o/r --yes", { plugin: true });
+    expect(r.ghCalls).toEqual([]);
+    expect(text(r.toolResults[0])).toContain('denied by rule "repo deletion denied"');
+  });
+
+  it("as a plugin: an allowed command runs through downscope-exec", async () => {
+    const r = await runClaude("gh pr list", { plugin: true });
+    expect(r.ghCalls).toEqual(["gh pr list via=downscope-exec token=fake-gh-token-ro-123"]);
   });
 });
