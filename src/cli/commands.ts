@@ -49,7 +49,18 @@ export const COMMANDS: Record<string, CommandEntry> = {
   hook: {
     summary: "Claude Code PreToolUse hook: payload on stdin, decision JSON on stdout (always exit 0)",
     usage: "downscope hook  (DOWNSCOPE_HOOK_DEADLINE_MS overrides settings.hook_deadline_ms)",
-    load: async () => (await import("./hook.js")).hook,
+    // If the hook module itself cannot load, still answer deny (a crash would let the command run).
+    load: () =>
+      import("./hook.js").then(
+        (m) => m.hook,
+        (e: unknown) => async (_argv: string[], io: { stdout: (t: string) => void }) => {
+          const reason = `downscope: the hook cannot start (${e instanceof Error ? e.message : String(e)}); reinstall downscope or run \`downscope hook\` by hand to see why`;
+          io.stdout(
+            `${JSON.stringify({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: reason } })}\n`,
+          );
+          return 0;
+        },
+      ),
   },
   demo: {
     summary: "a tour: decisions for a list of commands on the bundled developer policy",
