@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { createApproval } from "../approval/approval.js";
 import { packageRoot } from "../package-root.js";
-import type { Env } from "../paths.js";
+import { dataHome, type Env } from "../paths.js";
 import { loadPolicy, pathContext } from "../policy/index.js";
 import { settingsOf } from "../policy/policy.js";
 import { quote } from "../shell/analyze.js";
@@ -60,6 +60,14 @@ export function execCommand(env: Env): string {
   return quote(join(packageRoot(), "bin", "downscope-exec.js"));
 }
 
+/**
+ * Whether the shims will scope calls the hook cannot rewrite: a shims directory
+ * is on PATH, or the default one exists (`downscope session-start`, installed
+ * with the hook, creates it and puts it first on PATH for every Bash command of
+ * the session through CLAUDE_ENV_FILE, which the hook's own environment does
+ * not see). Same directory as defaultShimsDir in src/exec/shims.ts.
+ */
 export function shimsOnPath(env: Env): boolean {
+  if (existsSync(join(dataHome(env), "shims", SHIMS_MARKER))) return true;
   return pathDirs(env).some((d) => existsSync(join(d, SHIMS_MARKER)));
 }

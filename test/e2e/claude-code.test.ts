@@ -6,7 +6,7 @@
  * claude --scope project` wrote. `--allowedTools Bash` matters: without it
  * `-p` refuses every Bash call by itself and a deny proves nothing; with it,
  * only the hook can stop a command. A fake `gh` first on PATH records every
- * call.
+ * call; downscope-exec (the real one) hands it the scoped token.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
@@ -20,9 +20,10 @@ import { startFakeApi } from "./fake-anthropic.js";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const downscopeBin = join(root, "bin", "downscope.js");
 
-const POLICY = `version: 1
+const policy = (ghPath: string) => `version: 1
 services:
   gh:
+    binary_path: ${ghPath}
     token_slots: { ro: { env_var: GH_TOKEN_RO, inject_as: GH_TOKEN } }
     default_slot: ro
     rules:
@@ -41,20 +42,14 @@ async function runClaude(command: string, how: { plugin?: boolean } = {}) {
   const api = await startFakeApi(command);
   const sb = sandbox();
   const log = join(sb.root, "gh.log");
-  sb.write("home/.config/downscope/config.yaml", POLICY);
   const gh = sb.write(
     "bin/gh",
-    `#!/bin/sh\nprintf '%s via=%s token=%s\\n' "gh $*" "$DOWNSCOPE_E2E_VIA" "$GH_TOKEN" >> '${log}'\necho fake-gh-output\n`,
+    `#!/bin/sh\nprintf '%s token=%s depth=%s\\n' "gh $*" "$GH_TOKEN" "$DOWNSCOPE_EXEC_DEPTH" >> '${log}'\necho fake-gh-output\n`,
   );
   chmodSync(gh, 0o755);
-  // Until the exec wrapper lands on this branch: a recording stand-in for
-  // downscope-exec on PATH, so the hook writes the bare name and the test can
-  // see the rewritten command reach gh through it.
-  const exec = sb.write(
-    "bin/downscope-exec",
-    `#!/bin/sh\nDOWNSCOPE_E2E_VIA=downscope-exec GH_TOKEN=fake-gh-token-ro-123 exec "$@"\n`,
-  );
-  chmodSync(exec, 0o755);
+  // The fake gh lives in a temp dir, which downscope-exec never trusts by
+  // itself: the trusted user config names it as the real binary.
+  sb.write("home/.config/downscope/config.yaml", policy(gh));
   const env: Record<string, string> = {
     ...sb.env,
     PATH: `${join(sb.root, "bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
@@ -113,7 +108,8 @@ describe("Claude Code end to end", () => {
 
   it("an allowed command runs through downscope-exec", async () => {
     const r = await runClaude("gh pr list --limit 3");
-    expect(r.ghCalls).toEqual(["gh pr list --limit 3 via=downscope-exec token=fake-gh-token-ro-123"]);
+    // Only downscope-exec sets GH_TOKEN (the agent's environment has GH_TOKEN_RO, the slot's source).
+    expect(r.ghCalls).toEqual(["gh pr list --limit 3 token=fake-gh-token-ro-123 depth=1"]);
     expect(text(r.toolResults[0])).toContain("fake-gh-output");
     expect(r.result.permission_denials).toEqual([]);
   });
@@ -123,7 +119,7 @@ describe("Claude Code end to end", () => {
     expect(r.ghCalls).toEqual([]);
     expect(r.result.permission_denials).toHaveLength(1);
     expect(r.result.permission_denials[0].tool_input.command).toMatch(
-      /^DOWNSCOPE_APPROVAL=[A-Za-z0-9_-]+ downscope-exec gh pr merge 12$/,
+      /^DOWNSCOPE_APPROVAL=[A-Za-z0-9_-]+ \S+downscope-exec\.js gh pr merge 12$/,
     );
     expect(text(r.toolResults[0])).toContain('review required by rule "pr merge needs a human"');
   });
@@ -142,6 +138,19 @@ describe("Claude Code end to end", () => {
 
   it("as a plugin: an allowed command runs through downscope-exec", async () => {
     const r = await runClaude("gh pr list", { plugin: true });
-    expect(r.ghCalls).toEqual(["gh pr list via=downscope-exec token=fake-gh-token-ro-123"]);
+    expect(r.ghCalls).toEqual(["gh pr list token=fake-gh-token-ro-123 depth=1"]);
+  });
+
+  it("the SessionStart PATH line is in force: the shims come first, and a call inside bash -c goes through them", async () => {
+    const r = await runClaude(`echo "$PATH" > path.txt; bash -c 'gh pr view 7'`);
+    const first = readFileSync(join(r.project, "path.txt"), "utf8").split(":")[0]!;
+    expect(existsSync(join(first, ".downscope-shims"))).toBe(true);
+    expect(r.ghCalls).toEqual(["gh pr view 7 token=fake-gh-token-ro-123 depth=1"]);
+  });
+
+  it("a denied call inside bash -c is refused by the hook before the shims see it", async () => {
+    const r = await runClaude(`bash -c 'gh repo delete o/r --yes'`);
+    expect(r.ghCalls).toEqual([]);
+    expect(text(r.toolResults[0])).toContain('denied by rule "repo deletion denied"');
   });
 });
