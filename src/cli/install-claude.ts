@@ -8,7 +8,8 @@
  *   - SessionStart → `downscope session-start` (puts the shims first on PATH
  *     through CLAUDE_ENV_FILE).
  * Idempotent; keeps every other key and hook; backs the file up; shows a diff
- * on --dry-run. Uninstall removes exactly what install added: if the file is
+ * on --dry-run. It also writes the shims and pins the real binaries
+ * (`downscope shims install`); uninstall leaves those, other entry points share them. Uninstall removes exactly what install added: if the file is
  * unchanged since install, the backup's bytes come back.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -17,7 +18,9 @@ import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { loadPolicy } from "../policy/index.js";
 import { quote } from "../shell/analyze.js";
+import { formatShimsReport } from "../exec/shims.js";
 import type { Command, Io } from "./io.js";
+import { ensureShims } from "./shims.js";
 
 /** Seconds Claude Code waits for the hook; the hook's own deadline (4 s by default) fires first. */
 export const HOOK_TIMEOUT_SECONDS = 10;
@@ -159,6 +162,9 @@ export const install: Command = async (argv, io) => {
   io.stderr(
     `downscope: installed the Claude Code hooks in ${file}${text !== undefined ? ` (backup: ${backupOf(file)})` : ""}\n`,
   );
+  // Write the shims and pin the real binaries now, from the user's own shell,
+  // rather than first in a session the agent already runs in.
+  io.stderr(formatShimsReport(ensureShims(io)));
   return 0;
 };
 

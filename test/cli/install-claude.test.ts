@@ -125,3 +125,15 @@ describe("Claude Code plugin files", () => {
     expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start$/);
   });
 });
+
+describe("install claude pins the real binaries", () => {
+  it("writes the shims with their marker and the pins file", async () => {
+    const sb = sandbox();
+    sb.write("etc/downscope/config.yaml", "version: 1\nservices:\n  gh: { downscope_mode: none }\n");
+    const r = await cli(sb, "install", "claude", "--scope", "project");
+    expect(r.code).toBe(0);
+    expect(existsSync(join(sb.home, ".local/share/downscope/shims/.downscope-shims"))).toBe(true);
+    expect(existsSync(join(sb.home, ".local/share/downscope/shims/gh"))).toBe(true);
+    expect(r.stderr).toContain("shims");
+  });
+});

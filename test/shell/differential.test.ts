@@ -27,6 +27,10 @@ const BASH_PARSER_CANNOT = new Set([
   "function f { gh repo delete o/r; }",
   "gh pr list 'unterminated",
   "echo $(gh pr list",
+  "gh $'repo' delete o/r",
+  "select x in a; do gh repo delete o/r; done",
+  "bash <<< 'gh repo delete o/r'",
+  ". <(gh pr list)",
   // bash-parser bugs on valid Bash: a comment-only line, nested $( ), a redirection after 2>&1
   "# gh repo delete x",
   "echo $(echo $(gh repo delete o/r))",
@@ -35,8 +39,12 @@ const BASH_PARSER_CANNOT = new Set([
   "cmd > out 2>&1 < in",
 ]);
 
-/** Corpus cases bash-parser reads wrongly: it has no here-documents and parses their bodies as commands. */
+/**
+ * Corpus cases bash-parser reads wrongly: it has no here-documents and parses
+ * their bodies as commands, and it reads `(( x ))` as nested subshells running `x`.
+ */
 const BASH_PARSER_MISREADS = new Set([
+  "(( x )) && gh repo delete o/r",
   "cat <<'EOF'\ngh repo delete x\nEOF",
   "cat <<EOF\ngh repo delete x\nEOF",
   "cat <<EOF\n$(gh repo delete o/r)\nEOF",
