@@ -32,7 +32,7 @@ export function downscopeHook(opts: DownscopeHookOptions = {}): HookCallback {
         ? (input.tool_input as Record<string, unknown>)
         : {};
     try {
-      const result = answerPayload(
+      const result = await answerPayload(
         { tool_name: input.tool_name, tool_input: toolInput, cwd: input.cwd },
         { env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd() },
       );

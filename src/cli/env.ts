@@ -14,7 +14,7 @@ export function pathExportLine(dir: string): string {
 
 export const env: Command = async (argv, io) => {
   const { values } = parseArgs({ args: argv, options: { dir: { type: "string" } } });
-  const report = ensureShims(io, values.dir === undefined ? undefined : resolve(io.cwd, values.dir));
+  const report = await ensureShims(io, values.dir === undefined ? undefined : resolve(io.cwd, values.dir));
   io.stdout(pathExportLine(report.dir));
   return 0;
 };

@@ -56,7 +56,7 @@ export const hook: Command = async (_argv, io) => {
 
 async function work(io: Io, onDeadline: (ms: number | undefined) => void): Promise<HookOutput | undefined> {
   const payload = parsePayload(await io.stdin());
-  const result = answerPayload(payload, { env: io.env, cwd: io.cwd, onDeadline });
+  const result = await answerPayload(payload, { env: io.env, cwd: io.cwd, onDeadline });
   return toOutput(result, payload.tool_input);
 }
 

@@ -134,8 +134,8 @@ function format(obj: Obj, original: string | undefined): string {
   return JSON.stringify(obj, null, indent) + nl;
 }
 
-function policyHasMcp(io: Io): boolean {
-  const policy = loadPolicy({ cwd: io.cwd, env: io.env });
+async function policyHasMcp(io: Io): Promise<boolean> {
+  const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
   return policy.layers.some((l) => Object.values(l.config.services).some((s) => s.server !== undefined));
 }
 
@@ -145,7 +145,7 @@ export const install: Command = async (argv, io) => {
   const opts = parseOptions(argv, "install");
   const file = settingsPath(opts.scope, io);
   const { text, obj } = readSettings(file);
-  addOurs(obj, { mcp: policyHasMcp(io) });
+  addOurs(obj, { mcp: await policyHasMcp(io) });
   const next = format(obj, text);
   if (opts.dryRun) {
     io.stdout(diff(text ?? "", next, file));
@@ -164,7 +164,7 @@ export const install: Command = async (argv, io) => {
   );
   // Write the shims and pin the real binaries now, from the user's own shell,
   // rather than first in a session the agent already runs in.
-  io.stderr(formatShimsReport(ensureShims(io)));
+  io.stderr(formatShimsReport(await ensureShims(io)));
   return 0;
 };
 

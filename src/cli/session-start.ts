@@ -24,7 +24,7 @@ export const sessionStart: Command = async (_argv, io) => {
       io.stderr("downscope session-start: CLAUDE_ENV_FILE is not set; the shims are not put on PATH\n");
       return 0;
     }
-    const report = ensureShims(io);
+    const report = await ensureShims(io);
     const line = pathExportLine(report.dir);
     let current = "";
     try {

@@ -12,8 +12,8 @@ import { serviceBinaries } from "../policy/policy.js";
 import type { Command, Io } from "./io.js";
 
 /** Shims for the configured services, in dir (default $XDG_DATA_HOME/downscope/shims). */
-export function ensureShims(io: Io, dir?: string, repin = false): ShimsReport {
-  const policy = loadPolicy({ cwd: io.cwd, env: io.env });
+export async function ensureShims(io: Io, dir?: string, repin = false): Promise<ShimsReport> {
+  const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
   return installShims({
     dir: dir ?? defaultShimsDir(io.env),
     binaries: serviceBinaries(policy),
@@ -32,7 +32,11 @@ export const shims: Command = async (argv, io) => {
   });
   if (positionals[0] !== "install" || positionals.length !== 1)
     throw new UsageError("usage: downscope shims install [--dir D] [--repin]");
-  const report = ensureShims(io, values.dir === undefined ? undefined : resolve(io.cwd, values.dir), values.repin);
+  const report = await ensureShims(
+    io,
+    values.dir === undefined ? undefined : resolve(io.cwd, values.dir),
+    values.repin,
+  );
   io.stderr(formatShimsReport(report));
   io.stderr(`put it first on PATH: eval "$(downscope env)"  (Claude Code: the SessionStart hook does this)\n`);
   return 0;

@@ -96,7 +96,7 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
   const depth = execDepth(req.env);
   const binary = basename(req.binary);
   if (binary === "" || binary === "." || binary === "..") throw new UsageError(`not a binary name: ${req.binary}`);
-  const policy = loadPolicy({ cwd: req.cwd, env: req.env });
+  const policy = await loadPolicy({ cwd: req.cwd, env: req.env });
   const decision = decide(policy, { kind: "cli", binary, args: req.args }, pathContext(req.cwd, req.env));
   if (decision.service === undefined)
     throw new UsageError(

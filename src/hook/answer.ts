@@ -24,11 +24,11 @@ export interface AnswerOptions {
   onDeadline?: (ms: number | undefined) => void;
 }
 
-export function answerPayload(payload: HookPayload, opts: AnswerOptions): HookResult {
+export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
   const cwd = payload.cwd && isAbsolute(payload.cwd) ? payload.cwd : opts.cwd;
   const isBash = payload.tool_name === "Bash";
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
-  const policy = loadPolicy({ cwd, env: opts.env });
+  const policy = await loadPolicy({ cwd, env: opts.env });
   opts.onDeadline?.(settingsOf(policy).hookDeadlineMs);
   const ctx: HookContext = {
     policy,
