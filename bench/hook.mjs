@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "unbash";
+import { haveGnuTime, measure } from "./harness.mjs";
 
 const runs = Number(process.argv[2] ?? 30);
 const root = mkdtempSync(join(tmpdir(), "downscope-bench-"));
@@ -38,34 +39,29 @@ const bin = new URL("../bin/downscope.js", import.meta.url).pathname;
 const payload = (command) =>
   JSON.stringify({ hook_event_name: "PreToolUse", tool_name: "Bash", tool_input: { command }, cwd: root });
 
-function time(label, file, args, input) {
-  const ms = [];
-  for (let i = 0; i < runs; i++) {
-    const t = process.hrtime.bigint();
-    const r = spawnSync(file, args, { env, input, encoding: "utf8" });
-    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
-    if (r.status !== 0) throw new Error(`${label}: exit ${r.status} ${r.stderr}`);
-  }
-  ms.sort((a, b) => a - b);
-  const q = (p) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))].toFixed(1);
-  console.log(`${label.padEnd(46)} median ${q(0.5).padStart(6)} ms   p90 ${q(0.9).padStart(6)} ms   (${runs} runs)`);
-}
-
+const hookCase = (name, command) => ({
+  name,
+  file: process.execPath,
+  args: [bin, "hook"],
+  env,
+  input: payload(command),
+});
+const cases = [
+  { name: "node -e ''", file: process.execPath, args: ["-e", ""], env },
+  hookCase("downscope hook: ls -la (no service)", "ls -la"),
+  hookCase("downscope hook: gh pr list | jq . (allow)", "gh pr list --json number | jq ."),
+  hookCase(
+    "downscope hook: compound, nested (deny)",
+    "cd repo && for r in a b; do gh pr list -R o/$r; done; bash -c 'gh repo delete o/r'",
+  ),
+];
 console.log(`node ${process.version}`);
-time("node -e ''", process.execPath, ["-e", ""], "");
-time("downscope hook: ls -la (no service)", process.execPath, [bin, "hook"], payload("ls -la"));
-time(
-  "downscope hook: gh pr list | jq . (allow)",
-  process.execPath,
-  [bin, "hook"],
-  payload("gh pr list --json number | jq ."),
-);
-time(
-  "downscope hook: compound, nested (deny)",
-  process.execPath,
-  [bin, "hook"],
-  payload("cd repo && for r in a b; do gh pr list -R o/$r; done; bash -c 'gh repo delete o/r'"),
-);
+if (!haveGnuTime()) throw new Error("bench/hook.mjs needs GNU time at /usr/bin/time (apt-get install time)");
+const results = measure(cases, { runs });
+for (const [name, r] of Object.entries(results))
+  console.log(
+    `${name.padEnd(46)} median ${r.medianMs.toFixed(1).padStart(6)} ms   p90 ${r.p90Ms.toFixed(1).padStart(6)} ms   max RSS ${(r.maxRssKb / 1024).toFixed(0)} MB   (${r.runs} runs, interleaved)`,
+  );
 
 const cmd = "cd repo && gh pr list --json number | jq '.[].number' | head -5; echo $(git rev-parse HEAD)";
 const n = 20000;
