@@ -104,6 +104,23 @@ describe("downscope install claude", () => {
     expect(r.stderr).toContain(text);
   });
 
+  it("settings that are not a JSON object: one clear message, file untouched", async () => {
+    const sb = sandbox();
+    const file = sb.write(join(sb.project, ".claude/settings.local.json"), "[1]\n");
+    const r = await cli(sb, "install", "claude", "--scope", "local");
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${file}: expected a JSON object`);
+    expect(readFileSync(file, "utf8")).toBe("[1]\n");
+  });
+
+  it("uninstall with nothing installed says so and changes nothing", async () => {
+    const sb = sandbox();
+    const file = sb.write(join(sb.project, ".claude/settings.json"), EXISTING);
+    const r = await cli(sb, "uninstall", "claude", "--scope", "project");
+    expect(r).toMatchObject({ code: 0, stderr: expect.stringContaining("nothing to remove") });
+    expect(readFileSync(file, "utf8")).toBe(EXISTING);
+  });
+
   it("invalid settings JSON: one clear message, file untouched", async () => {
     const sb = sandbox();
     const file = sb.write(join(sb.project, ".claude/settings.json"), "{ nope");
