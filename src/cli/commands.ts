@@ -46,6 +46,22 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope uninstall <claude|aws|mcp> [options]",
     load: async () => (await import("./install.js")).uninstall,
   },
+  hook: {
+    summary: "Claude Code PreToolUse hook: payload on stdin, decision JSON on stdout (always exit 0)",
+    usage: "downscope hook  (DOWNSCOPE_HOOK_DEADLINE_MS overrides settings.hook_deadline_ms)",
+    // If the hook module itself cannot load, still answer deny (a crash would let the command run).
+    load: () =>
+      import("./hook.js").then(
+        (m) => m.hook,
+        (e: unknown) => async (_argv: string[], io: { stdout: (t: string) => void }) => {
+          const reason = `downscope: the hook cannot start (${e instanceof Error ? e.message : String(e)}); reinstall downscope or run \`downscope hook\` by hand to see why`;
+          io.stdout(
+            `${JSON.stringify({ hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: reason } })}\n`,
+          );
+          return 0;
+        },
+      ),
+  },
   "credential-process": {
     summary: "print a downscoped AWS credential as credential_process JSON (for ~/.aws/config)",
     usage:

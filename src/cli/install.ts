@@ -9,6 +9,10 @@ import type { Command } from "./io.js";
 type Target = { summary: string; load: () => Promise<{ install: Command; uninstall: Command }> };
 
 export const INSTALL_TARGETS: Record<string, Target> = {
+  claude: {
+    summary: "Claude Code hooks (PreToolUse, SessionStart) in settings.json",
+    load: () => import("./install-claude.js"),
+  },
   aws: {
     summary: "a profile in ~/.aws/config whose credential_process is downscope",
     load: () => import("./install-aws.js"),

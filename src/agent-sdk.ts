@@ -1,0 +1,59 @@
+/**
+ * The downscope decision as a Claude Agent SDK PreToolUse hook callback
+ * (https://docs.claude.com/en/api/agent-sdk/typescript, "Hooks"):
+ *
+ *   import { query } from "@anthropic-ai/claude-agent-sdk";
+ *   import { downscopeHooks } from "downscope";
+ *   query({ prompt, options: { hooks: downscopeHooks() } });
+ *
+ * Same decision function as `downscope hook`, same fail-closed rule: any
+ * error answers deny. Only the SDK's types are imported (erased at build), so
+ * this adds no runtime dependency.
+ */
+import type { HookCallback, HookCallbackMatcher, HookEvent, HookJSONOutput } from "@anthropic-ai/claude-agent-sdk";
+import { ConfigError, errorMessage } from "./errors.js";
+import { answerPayload } from "./hook/answer.js";
+import { toOutput } from "./hook/protocol.js";
+import type { Env } from "./paths.js";
+
+export interface DownscopeHookOptions {
+  /** Environment for policy lookup and approvals (default: process.env). */
+  env?: Env;
+  /** Working directory when the hook input carries none (default: process.cwd()). */
+  cwd?: string;
+}
+
+/** A PreToolUse HookCallback that decides Bash and MCP tool calls with the downscope policy. */
+export function downscopeHook(opts: DownscopeHookOptions = {}): HookCallback {
+  return async (input): Promise<HookJSONOutput> => {
+    if (input.hook_event_name !== "PreToolUse") return {};
+    const toolInput =
+      typeof input.tool_input === "object" && input.tool_input !== null && !Array.isArray(input.tool_input)
+        ? (input.tool_input as Record<string, unknown>)
+        : {};
+    try {
+      const result = await answerPayload(
+        { tool_name: input.tool_name, tool_input: toolInput, cwd: input.cwd },
+        { env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd() },
+      );
+      return toOutput(result, toolInput) ?? {};
+    } catch (e) {
+      const reason =
+        e instanceof ConfigError
+          ? `downscope: the policy cannot be loaded, so tool calls are blocked until it is fixed:\n${e.message}`
+          : `downscope: internal error (${errorMessage(e)}), so the tool call is blocked`;
+      return {
+        hookSpecificOutput: {
+          hookEventName: "PreToolUse",
+          permissionDecision: "deny",
+          permissionDecisionReason: reason,
+        },
+      };
+    }
+  };
+}
+
+/** `options.hooks` for query(): the downscope callback on Bash and every MCP tool. */
+export function downscopeHooks(opts: DownscopeHookOptions = {}): Partial<Record<HookEvent, HookCallbackMatcher[]>> {
+  return { PreToolUse: [{ matcher: "Bash|mcp__.*", hooks: [downscopeHook(opts)] }] };
+}
