@@ -34,12 +34,26 @@ export type HookResult =
   | { decision: "allow"; reason: string; command: string }
   | { decision: "rewrite"; reason: string; command: string };
 
-/** Variables that would redirect downscope's own config, trust store, approvals or binary lookup. */
+/**
+ * Variables that would redirect downscope's own config, trust store, approvals
+ * or binary lookup, or load code into the wrapper / change whom it trusts for TLS.
+ */
 export function isProtectedEnv(name: string): boolean {
   return (
     name === "*" ||
     name.startsWith("DOWNSCOPE_") ||
-    ["HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "PATH"].includes(name)
+    [
+      "HOME",
+      "XDG_CONFIG_HOME",
+      "XDG_STATE_HOME",
+      "XDG_CACHE_HOME",
+      "XDG_DATA_HOME",
+      "PATH",
+      "NODE_OPTIONS",
+      "NODE_EXTRA_CA_CERTS",
+      "NODE_PATH",
+      "NODE_TLS_REJECT_UNAUTHORIZED",
+    ].includes(name)
   );
 }
 
