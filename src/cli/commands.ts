@@ -46,6 +46,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope uninstall <claude|aws|mcp> [options]",
     load: async () => (await import("./install.js")).uninstall,
   },
+  "mcp-proxy": {
+    summary: "run an MCP stdio server behind the policy: per-tool rules, per-slot credentials",
+    usage: "downscope mcp-proxy --server NAME -- <command> [args...]",
+    load: async () => (await import("./mcp-proxy.js")).mcpProxy,
+  },
   demo: {
     summary: "a tour: decisions for a list of commands on the bundled developer policy",
     usage: "downscope demo",

@@ -13,6 +13,8 @@ export interface Io {
   stderr: (text: string) => void;
   /** Reads all of stdin (hook payloads). */
   stdin: () => Promise<string>;
+  /** stdin as a stream, for long-running protocol commands (mcp-proxy). */
+  stdinStream?: () => NodeJS.ReadableStream;
 }
 
 export type Command = (argv: string[], io: Io) => Promise<number>;
@@ -28,5 +30,6 @@ export function processIo(): Io {
       for await (const c of process.stdin) chunks.push(c as Buffer);
       return Buffer.concat(chunks).toString("utf8");
     },
+    stdinStream: () => process.stdin,
   };
 }
