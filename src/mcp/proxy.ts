@@ -87,6 +87,8 @@ interface Instance {
   serverRequests: Set<number>;
   sentInitialized: boolean;
   stopping: boolean;
+  /** Set when the process is gone: why (exit status, signal, spawn error). */
+  gone?: string;
 }
 
 type ToClient =
@@ -440,7 +442,7 @@ export class McpProxy {
     const existing = this.instances.get(plan.key);
     if (existing) {
       await existing.ready;
-      return existing;
+      return this.checkAlive(existing);
     }
     let token: { name: string; value: string } | undefined;
     if (plan.slot) {
@@ -474,7 +476,16 @@ export class McpProxy {
     instance.ready =
       forInitialize || !this.initializeRequest ? Promise.resolve() : this.replayInitialize(instance, label);
     await instance.ready;
-    return instance;
+    return this.checkAlive(instance);
+  }
+
+  /** A spawn error can arrive before the first message is sent: report it instead of waiting forever. */
+  private checkAlive(i: Instance): Instance {
+    if (i.gone !== undefined) {
+      const label = i.plan.slot ? `slot ${i.plan.slot.name}` : "no slot";
+      throw new Error(`the upstream MCP server (${label}) ${i.gone}`);
+    }
+    return i;
   }
 
   /** A new instance gets the client's own initialize and initialized, as if it had been there from the start. */
@@ -518,6 +529,7 @@ export class McpProxy {
   }
 
   private instanceGone(instance: Instance, label: string, why: string): void {
+    instance.gone = why;
     if (this.instances.get(instance.plan.key) === instance) this.instances.delete(instance.plan.key);
     const expected = instance.stopping || this.closing;
     if (!expected) this.o.log(`downscope mcp-proxy: upstream server (${label}) ${why}\n`);

@@ -64,9 +64,9 @@ function dependsOnArguments(m: Match): boolean {
 
 /**
  * Is this tool denied whatever its arguments? Decided with empty arguments;
- * the deny counts only if, in the layer that denies, no earlier rule that
- * could catch this tool depends on arguments or paths (such a rule might
- * match real arguments first and allow the call).
+ * the deny counts only if, in the layer that denies, no earlier allow or
+ * review rule that could catch this tool depends on arguments or paths (such
+ * a rule might match real arguments first and let the call through).
  */
 export function alwaysDenied(policy: Policy, server: string, tool: string, pathCtx: PathContext): boolean {
   const d = decide(policy, { kind: "mcp", server, tool, arguments: {} }, pathCtx);
@@ -77,8 +77,10 @@ export function alwaysDenied(policy: Policy, server: string, tool: string, pathC
   const upTo = d.rule.index === -1 ? svc.rules.length : d.rule.index;
   const deciding = d.rule.index === -1 ? undefined : svc.rules[d.rule.index];
   if (deciding && dependsOnArguments(deciding.match)) return false;
+  // Earlier rules that depend on arguments could match first; only a non-deny one could let the call through.
   return svc.rules
     .slice(0, upTo)
+    .filter((r) => r.action !== "deny")
     .every(
       (r) =>
         !dependsOnArguments(r.match) || (r.match.tools !== undefined && !r.match.tools.some((t) => globMatch(t, tool))),

@@ -1,0 +1,197 @@
+/**
+ * Bad input and failing upstreams: malformed and oversized messages from
+ * either side, an upstream that crashes mid-call or cannot start, a client
+ * that disconnects, a broken policy, a missing token. Each case must end in a
+ * clear JSON-RPC error or tool error, never a hang or a crash, with every
+ * child reaped. Uses a tiny fake server (test/fixtures/mcp/fake-server.mjs).
+ */
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/run-cli.js";
+import { sandbox, type Sandbox } from "../helpers/sandbox.js";
+import { alive, FIXTURES, RawProxy, until, userPolicy } from "./helpers.js";
+
+const FAKE = join(FIXTURES, "fake-server.mjs");
+const POLICY = `
+version: 1
+services:
+  fake:
+    server: fake
+    downscope_mode: none
+`;
+
+const running: RawProxy[] = [];
+afterEach(() => {
+  for (const p of running.splice(0)) if (p.exitCode === undefined) p.child.kill("SIGKILL");
+});
+
+function proxy(sb: Sandbox, env: Record<string, string> = {}, upstream = [process.execPath, FAKE]) {
+  const pids = join(sb.root, "pids");
+  mkdirSync(pids, { recursive: true });
+  const p = new RawProxy(sb, "fake", upstream, { FAKE_PID_DIR: pids, ...env });
+  running.push(p);
+  return { p, pids: () => readdirSync(pids).map(Number) };
+}
+
+function resultText(m: Record<string, unknown>): string {
+  const r = m.result as { content?: { text?: string }[] } | undefined;
+  return r?.content?.[0]?.text ?? "";
+}
+
+function errorMessage(m: Record<string, unknown>): string {
+  return (m.error as { message?: string } | undefined)?.message ?? "";
+}
+
+describe("mcp-proxy robustness", () => {
+  it("answers malformed and invalid client messages with JSON-RPC errors and keeps going", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p } = proxy(sb);
+    await p.initialize();
+    p.send("{not json");
+    p.send('{"foo": 1, "id": 5}');
+    p.send("[1, 2]");
+    await until(() => p.messages.length >= 4, "three error answers");
+    expect(p.messages.find((m) => m.id === null && (m.error as { code: number }).code === -32700)).toBeDefined();
+    expect(errorMessage(await p.response(5))).toContain("invalid request");
+    p.call(1, "echo", { x: 1 });
+    expect(resultText(await p.response(1))).toBe('{"x":1}');
+    expect(p.stderr).toContain("client sent malformed JSON");
+  });
+
+  it("rejects an oversized client message by id and keeps going", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p } = proxy(sb, { DOWNSCOPE_MCP_MAX_BYTES: "65536" });
+    await p.initialize();
+    p.call(7, "echo", { blob: "y".repeat(100_000) });
+    expect(errorMessage(await p.response(7))).toContain("larger than 65536 bytes");
+    p.call(8, "echo", { small: true });
+    expect(resultText(await p.response(8))).toBe('{"small":true}');
+  });
+
+  it("turns an oversized or malformed upstream answer into an error for that call", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p } = proxy(sb, { DOWNSCOPE_MCP_MAX_BYTES: "65536", FAKE_HUGE_BYTES: "200000" });
+    await p.initialize();
+    p.call(1, "huge");
+    expect(errorMessage(await p.response(1))).toContain("larger than 65536 bytes");
+    p.call(2, "garbage");
+    expect(errorMessage(await p.response(2))).toContain("malformed");
+    p.call(3, "echo", { after: 1 });
+    expect(resultText(await p.response(3))).toBe('{"after":1}');
+    expect(p.stderr).toContain("upstream server sent malformed JSON");
+  });
+
+  it("reports an upstream crash on the in-flight call and restarts it on next use", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p } = proxy(sb);
+    await p.initialize();
+    p.call(1, "pid");
+    const first = Number(resultText(await p.response(1)));
+    p.call(2, "crash");
+    expect(errorMessage(await p.response(2))).toMatch(/exited with status 3 before answering tools\/call/);
+    await until(() => !alive(first), "the crashed upstream to be reaped");
+    // The fake server refuses calls before initialize: this proves the replay.
+    p.call(3, "pid");
+    const second = Number(resultText(await p.response(3)));
+    expect(second).not.toBe(first);
+    expect(p.stderr).toContain("exited with status 3");
+  });
+
+  it("kills its children and exits 0 when the client disconnects mid-call", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p, pids } = proxy(sb);
+    await p.initialize();
+    p.call(1, "hang");
+    await until(() => pids().length === 1, "the upstream to start");
+    p.child.stdin.end();
+    expect(await p.exited()).toBe(0);
+    for (const pid of pids()) expect(alive(pid)).toBe(false);
+  });
+
+  it("answers with an error when the upstream command cannot start", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p } = proxy(sb, {}, ["/nonexistent/mcp-server"]);
+    p.send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {} },
+    });
+    expect(errorMessage(await p.response(1))).toContain("could not start /nonexistent/mcp-server: ENOENT");
+    p.child.stdin.end();
+    expect(await p.exited()).toBe(0);
+  });
+
+  it("denies every tool call with the config error when the policy is broken, and still runs", async () => {
+    const sb = sandbox();
+    userPolicy(sb, "version: 1\nservices:\n  fake:\n    server: fake\n    default_action: maybe\n");
+    const { p } = proxy(sb);
+    await p.initialize();
+    p.call(1, "echo");
+    const r = await p.response(1);
+    expect((r.result as { isError?: boolean }).isError).toBe(true);
+    expect(resultText(r)).toMatch(/policy could not be loaded:\n.*config\.yaml:5:\d+: services\.fake\.default_action/);
+    expect(p.stderr).toContain("every tool call will be denied");
+  });
+
+  it("denies calls for a server no service covers, and allows without a trusted grant", async () => {
+    const sb = sandbox();
+    userPolicy(sb, "version: 1\nservices: {}\n");
+    const { p } = proxy(sb);
+    await p.initialize();
+    p.call(1, "echo");
+    expect(resultText(await p.response(1))).toContain("no service in the policy has `server: fake`");
+
+    // An untrusted project file may restrict but not grant: allow without grant → denied with why.
+    sb.write("project/.claude/downscoping.yaml", POLICY);
+    const second = proxy(sb).p;
+    await second.initialize();
+    second.call(1, "echo");
+    const r = await second.response(1);
+    expect(resultText(r)).toContain("no trusted layer configures a credential for fake");
+  });
+
+  it("fails closed with the slot's source named when a token is missing, never printing a token", async () => {
+    const sb = sandbox();
+    userPolicy(
+      sb,
+      `version: 1
+services:
+  fake:
+    server: fake
+    token_slots:
+      ro: { env_var: FAKE_TOKEN_RO, inject_as: FAKE_TOKEN }
+      rw: { env_var: FAKE_TOKEN_RW_MISSING, inject_as: FAKE_TOKEN }
+    default_slot: ro
+    rules:
+      - { name: writes, match: { tools: [crash] }, slot: rw }
+`,
+    );
+    const { p } = proxy(sb, { FAKE_TOKEN_RO: "fake-token-ro-123" });
+    await p.initialize();
+    p.call(1, "crash");
+    const r = await p.response(1);
+    expect((r.result as { isError?: boolean }).isError).toBe(true);
+    expect(resultText(r)).toContain('slot "rw": environment variable FAKE_TOKEN_RW_MISSING is not set');
+    p.call(2, "echo", { still: "up" });
+    expect(resultText(await p.response(2))).toBe('{"still":"up"}');
+    expect(JSON.stringify(p.messages) + p.stderr).not.toContain("fake-token-ro-123");
+  });
+
+  it("refuses bad command lines with a usage error", async () => {
+    const sb = sandbox();
+    for (const argv of [["mcp-proxy"], ["mcp-proxy", "--server", "x"], ["mcp-proxy", "--bogus", "--", "srv"]]) {
+      const r = await runCli(argv, { env: sb.env, cwd: sb.project });
+      expect(r.code).toBe(64);
+      expect(r.stderr).toContain("usage: downscope mcp-proxy --server NAME -- <command>");
+      expect(r.stdout).toBe("");
+    }
+  });
+});
