@@ -8,7 +8,12 @@ import type { Command } from "./io.js";
 
 type Target = { summary: string; load: () => Promise<{ install: Command; uninstall: Command }> };
 
-export const INSTALL_TARGETS: Record<string, Target> = {};
+export const INSTALL_TARGETS: Record<string, Target> = {
+  mcp: {
+    summary: "route an MCP server of .mcp.json (or Cursor, VS Code) through downscope mcp-proxy",
+    load: () => import("./install-mcp.js"),
+  },
+};
 
 function dispatch(kind: "install" | "uninstall"): Command {
   return async (argv, io) => {
