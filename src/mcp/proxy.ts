@@ -446,6 +446,10 @@ export class McpProxy {
     }
     let token: { name: string; value: string } | undefined;
     if (plan.slot) {
+      if (plan.slot.def.inject_file_env !== undefined)
+        throw new Error(
+          `slot "${plan.slot.name}" uses inject_file_env, which downscope does not support for MCP servers yet; use inject_as`,
+        );
       if (plan.slot.injectAs === undefined)
         throw new Error(
           `slot "${plan.slot.name}" has no inject_as: downscope cannot tell which variable the MCP server reads its token from`,

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
+  ListRootsRequestSchema,
   type ClientCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
 import { sandbox, type Sandbox } from "../helpers/sandbox.js";
@@ -55,8 +56,8 @@ services:
       - name: env dump with the write token
         match: { tools: [get-env], arguments: { slot: "^write$" } }
         slot: write
-      - name: long operations and sampling run on the write instance
-        match: { tools: [trigger-long-running-operation, trigger-sampling-request] }
+      - name: long operations, sampling and roots run on the write instance
+        match: { tools: [trigger-long-running-operation, trigger-sampling-request, get-roots-list] }
         slot: write
 `;
 
@@ -184,6 +185,19 @@ describe("mcp-proxy with server-everything", () => {
 
     const s = await c.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi", maxTokens: 5 } });
     expect(text(s)).toContain("sampled-reply-xyz");
+  });
+
+  it("answers a slot instance's roots/list from the client", async () => {
+    const sb = sandbox();
+    const c = await start(sb, { roots: {} });
+    let asked = 0;
+    c.client.setRequestHandler(ListRootsRequestSchema, async () => {
+      asked++;
+      return { roots: [{ uri: "file:///work/proj-root-xyz", name: "proj-root-xyz" }] };
+    });
+    const r = await c.client.callTool({ name: "get-roots-list", arguments: {} });
+    expect(text(r)).toContain("URI: file:///work/proj-root-xyz");
+    expect(asked).toBeGreaterThan(0);
   });
 
   it("sends the server's elicitation requests to the client", async () => {

@@ -185,6 +185,37 @@ services:
     expect(JSON.stringify(p.messages) + p.stderr).not.toContain("fake-token-ro-123");
   });
 
+  it("answers the client with a JSON-RPC error when the default slot's token is missing", async () => {
+    const sb = sandbox();
+    userPolicy(
+      sb,
+      `version: 1
+services:
+  fake:
+    server: fake
+    token_slots:
+      ro: { env_var: FAKE_TOKEN_RO_MISSING, inject_as: FAKE_TOKEN }
+      file: { env_var: FAKE_TOKEN_RO_MISSING, inject_file_env: FAKE_TOKEN_FILE }
+    default_slot: ro
+    rules:
+      - { name: file slot, match: { tools: [echo] }, slot: file }
+`,
+    );
+    const { p, pids } = proxy(sb);
+    p.send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {} },
+    });
+    expect(errorMessage(await p.response(1))).toContain(
+      'slot "ro": environment variable FAKE_TOKEN_RO_MISSING is not set',
+    );
+    p.call(2, "echo");
+    expect(resultText(await p.response(2))).toContain('slot "file" uses inject_file_env');
+    expect(pids()).toEqual([]); // no instance was started without its token
+  });
+
   it("refuses bad command lines with a usage error", async () => {
     const sb = sandbox();
     for (const argv of [["mcp-proxy"], ["mcp-proxy", "--server", "x"], ["mcp-proxy", "--bogus", "--", "srv"]]) {
