@@ -15,6 +15,8 @@ export interface Io {
   stdin: () => Promise<string>;
   /** stdin as a stream, for long-running protocol commands (mcp-proxy). */
   stdinStream?: () => NodeJS.ReadableStream;
+  /** Calls `handler` once on SIGTERM, SIGINT or SIGHUP (long-running commands clean up their children). */
+  onTerminate?: (handler: (signal: NodeJS.Signals) => void) => void;
 }
 
 export type Command = (argv: string[], io: Io) => Promise<number>;
@@ -31,5 +33,14 @@ export function processIo(): Io {
       return Buffer.concat(chunks).toString("utf8");
     },
     stdinStream: () => process.stdin,
+    onTerminate: (handler) => {
+      let fired = false;
+      for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const)
+        process.on(s, () => {
+          if (fired) return;
+          fired = true;
+          handler(s);
+        });
+    },
   };
 }

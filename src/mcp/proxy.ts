@@ -127,6 +127,13 @@ export class McpProxy {
     this.maxBytes = o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
+  private terminate: ((code: number) => void) | undefined;
+
+  /** A signal asked the proxy to stop: stop every instance, then `run` resolves with `code`. */
+  stop(code: number): void {
+    this.terminate?.(code);
+  }
+
   /** Runs until the client closes its end; then stops every instance and resolves 0. */
   run(input: NodeJS.ReadableStream): Promise<number> {
     const reader = new LineReader(
@@ -146,14 +153,15 @@ export class McpProxy {
     );
     return new Promise((resolve) => {
       input.on("data", (c: Buffer | string) => reader.push(typeof c === "string" ? Buffer.from(c) : c));
-      const done = () => {
+      const done = (code = 0) => {
         if (this.closing) return;
         reader.end();
-        void this.shutdown().then(() => resolve(0));
+        void this.shutdown().then(() => resolve(code));
       };
-      input.on("end", done);
-      input.on("close", done);
-      input.on("error", done);
+      this.terminate = done;
+      input.on("end", () => done());
+      input.on("close", () => done());
+      input.on("error", () => done());
     });
   }
 

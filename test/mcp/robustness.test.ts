@@ -71,6 +71,17 @@ describe("mcp-proxy robustness", () => {
     expect(resultText(await p.response(8))).toBe('{"small":true}');
   });
 
+  it("enforces the default 16 MiB limit", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p } = proxy(sb);
+    await p.initialize();
+    p.call(9, "echo", { blob: "z".repeat(17 * 1024 * 1024) });
+    expect(errorMessage(await p.response(9))).toContain(`larger than ${16 * 1024 * 1024} bytes`);
+    p.call(10, "echo", { blob: "z".repeat(1024 * 1024) });
+    expect(resultText(await p.response(10))).toHaveLength(1024 * 1024 + 11);
+  });
+
   it("turns an oversized or malformed upstream answer into an error for that call", async () => {
     const sb = sandbox();
     userPolicy(sb, POLICY);
@@ -112,6 +123,23 @@ describe("mcp-proxy robustness", () => {
     p.child.stdin.end();
     expect(await p.exited()).toBe(0);
     for (const pid of pids()) expect(alive(pid)).toBe(false);
+  });
+
+  /*
+   * Bug: a client that gives up waiting SIGTERMs the proxy; Node dies at once
+   * and an upstream that ignores stdin EOF (the fake server does) lives on.
+   * Fix: the proxy handles SIGTERM/SIGINT/SIGHUP by stopping its instances first.
+   * Proves: after SIGTERM the proxy exits 143 and the upstream is gone.
+   */
+  it("takes its children along when it is sent SIGTERM", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p, pids } = proxy(sb);
+    await p.initialize();
+    await until(() => pids().length === 1, "the upstream to start");
+    p.child.kill("SIGTERM");
+    expect(await p.exited()).toBe(143);
+    await until(() => pids().every((pid) => !alive(pid)), "the upstream to be gone");
   });
 
   it("answers with an error when the upstream command cannot start", async () => {
