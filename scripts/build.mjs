@@ -2,7 +2,16 @@
 // hundreds. Heavy SDKs stay behind dynamic import() and end up in separate
 // chunks that load only on the paths that need them.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+// Compiled configs are cached per build: a new schema never reads an old cache.
+const buildId = createHash("sha256")
+  .update(pkg.version)
+  .update(readFileSync(new URL("../src/policy/schema.ts", import.meta.url)))
+  .digest("hex")
+  .slice(0, 16);
 
 rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 await build({
@@ -22,4 +31,5 @@ await build({
   legalComments: "none",
   chunkNames: "chunks/[name]-[hash]",
   logLevel: "warning",
+  define: { __BUILD_ID__: JSON.stringify(buildId), __VERSION__: JSON.stringify(pkg.version) },
 });

@@ -31,7 +31,7 @@ export const check: Command = async (argv, io) => {
     if (bin === undefined) throw new UsageError("usage: downscope check [--json] -- <binary> [args...]");
     inv = { kind: "cli", binary: basename(bin), args };
   }
-  const decision = decideWithPolicy(inv, io);
+  const decision = await decideWithPolicy(inv, io);
   if (values.json) io.stdout(JSON.stringify(toJson(decision), null, 2) + "\n");
   else io.stdout(formatDecision(decision));
   return 0;

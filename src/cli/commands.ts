@@ -51,6 +51,21 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope mcp-proxy --server NAME -- <command> [args...]",
     load: async () => (await import("./mcp-proxy.js")).mcpProxy,
   },
+  shims: {
+    summary: "write the PATH shims (gh, aws, gcloud, kubectl, custom) and pin the real binaries",
+    usage: "downscope shims install [--dir D] [--repin]",
+    load: async () => (await import("./shims.js")).shims,
+  },
+  env: {
+    summary: 'print the export PATH line that puts the shims first (eval "$(downscope env)")',
+    usage: "downscope env [--dir D]",
+    load: async () => (await import("./env.js")).env,
+  },
+  "session-start": {
+    summary: "Claude Code SessionStart hook: put the shims first on PATH via CLAUDE_ENV_FILE",
+    usage: "downscope session-start < hook.json",
+    load: async () => (await import("./session-start.js")).sessionStart,
+  },
   demo: {
     summary: "a tour: decisions for a list of commands on the bundled developer policy",
     usage: "downscope demo",

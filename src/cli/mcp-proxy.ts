@@ -6,7 +6,6 @@
  * proxy (the client would only see a dead server): every tools/call is then
  * denied with the error text, so the human sees why.
  */
-import { readSlotToken } from "../credentials/token-sources.js";
 import { errorMessage, UsageError } from "../errors.js";
 import { McpProxy } from "../mcp/proxy.js";
 import type { LoadedPolicy } from "../mcp/tool-decision.js";
@@ -49,7 +48,7 @@ export const mcpProxy: Command = async (argv, io) => {
     throw new UsageError(`DOWNSCOPE_MCP_MAX_BYTES must be a whole number of bytes, at least 1024 (got "${limit}")`);
   let loaded: LoadedPolicy;
   try {
-    loaded = { ok: true, policy: loadPolicy({ cwd: io.cwd, env: io.env }) };
+    loaded = { ok: true, policy: await loadPolicy({ cwd: io.cwd, env: io.env }) };
   } catch (e) {
     loaded = { ok: false, error: errorMessage(e) };
     io.stderr(
@@ -63,7 +62,6 @@ export const mcpProxy: Command = async (argv, io) => {
     env: io.env,
     loaded,
     pathCtx: pathContext(io.cwd, io.env),
-    readToken: (name, slot) => readSlotToken(name, slot, io.env, io.cwd).value,
     write: io.stdout,
     log: io.stderr,
     debug: Boolean(io.env.DOWNSCOPE_DEBUG),

@@ -20,8 +20,14 @@ export interface ChannelInput {
   /** Absolute path of the pinned real binary. */
   realBinary: string;
   args: readonly string[];
-  /** downscope-exec's own environment (the agent's, plus whatever the user exported). */
+  /** downscope-exec's own environment (the agent's, plus whatever the user exported). Token sources read it. */
   parentEnv: Env;
+  /**
+   * parentEnv without every variable any token slot of any service reads, the
+   * service's `strip_env` and downscope's internal variables. Channels build
+   * the child's environment from this, never from parentEnv.
+   */
+  baseEnv: Readonly<Record<string, string>>;
   cwd: string;
   /** A private directory (0700) removed on every exit path; put credential files here (0600). */
   tmpDir: string;

@@ -1,8 +1,173 @@
-/** `downscope-exec [--] <binary> [args...]`: the wrapper (see docs/exec.md). */
+/**
+ * `downscope-exec [--explain] [--] <binary> [args...]`: the wrapper (see
+ * docs/exec.md). Decides again, gets the scoped credential, runs the real
+ * binary with it, passes on its exit status or signal. The only place that
+ * maps exec's typed errors to exit codes; every temporary file is removed on
+ * every exit path.
+ */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Io } from "../cli/io.js";
+import { ConfigError, DownscopeError, errorMessage } from "../errors.js";
+import { describeDecision } from "../policy/evaluate.js";
+import { envDiff, shellQuote } from "./env.js";
+import { planExec, type ExecPlan } from "./plan.js";
+import { createRunDir, removeRunDir } from "./run-dir.js";
+import { reraise, runChild, signalExitCode, type ChildExit } from "./spawn.js";
 
-export async function execMain(argv: string[], io: Io): Promise<number> {
-  void argv;
-  io.stderr("usage: downscope-exec [--] <binary> [args...]\n");
-  return 64;
+const USAGE = `usage: downscope-exec [--explain] [--] <binary> [args...]
+
+Runs <binary> with only the scoped credential the policy grants it.
+  --explain   print the decision, the real binary and the child's environment
+              (names; secret values redacted) without running anything
+Environment: DOWNSCOPE_CONFIG (project policy file), DOWNSCOPE_APPROVAL (set by
+the hook for an approved review), DOWNSCOPE_EXEC_DEPTH (loop guard),
+DOWNSCOPE_DEBUG (stack traces on internal errors).
+`;
+
+const CLEANUP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+export interface ExecRuntime {
+  run: (plan: ExecPlan, cwd: string) => Promise<ChildExit>;
+  reraise: (signal: NodeJS.Signals) => void;
+  selfPaths: readonly string[];
+}
+
+function selfPaths(): string[] {
+  const out = new Set<string>();
+  for (const p of [process.argv[1], fileURLToPath(import.meta.url)]) {
+    if (!p) continue;
+    try {
+      out.add(realpathSync(p));
+    } catch {
+      /* not a file */
+    }
+  }
+  return [...out];
+}
+
+export const defaultRuntime = (): ExecRuntime => ({
+  run: (plan, cwd) => runChild({ file: plan.file, argv: plan.argv, env: plan.env, cwd }),
+  reraise,
+  selfPaths: selfPaths(),
+});
+
+export function parseExecArgs(argv: readonly string[]): {
+  explain: boolean;
+  help: boolean;
+  binary?: string;
+  args: string[];
+} {
+  let explain = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--explain") explain = true;
+    else if (a === "--help" || a === "-h") return { explain, help: true, args: [] };
+    else if (a === "--") {
+      i++;
+      break;
+    } else break;
+  }
+  const [binary, ...args] = argv.slice(i);
+  return { explain, help: false, ...(binary !== undefined ? { binary } : {}), args };
+}
+
+function redact(value: string, secrets: readonly string[]): string {
+  return secrets.some((s) => s !== "" && value.includes(s)) ? "<redacted>" : shellQuote(value);
+}
+
+export function formatPlan(plan: ExecPlan, parentEnv: Io["env"]): string {
+  const d = plan.decision;
+  const diff = envDiff(parentEnv, plan.env);
+  const lines = [
+    `decision: ${d.action}${plan.decision.action === "review" ? " (runs only with the human's approval)" : ""}`,
+    `summary:  ${describeDecision(d)}`,
+  ];
+  if (d.rule) lines.push(`rule:     ${JSON.stringify(d.rule.name)} (${d.rule.layer}: ${d.rule.file})`);
+  const slot = plan.grant.slot !== undefined ? `, slot ${plan.grant.slot}` : "";
+  lines.push(`grant:    ${plan.grant.mode}${slot} from ${plan.grant.layer} config ${plan.grant.file}`);
+  lines.push(`binary:   ${plan.file} (${plan.resolved.how})`);
+  lines.push(`argv:     ${plan.argv.map(shellQuote).join(" ")}`);
+  for (const k of [...diff.set, ...diff.changed]) lines.push(`env set:  ${k}=${redact(plan.env[k]!, plan.secrets)}`);
+  for (const k of diff.removed) lines.push(`env del:  ${k}`);
+  if (plan.passthrough) lines.push(`note:     ${plan.passthrough}`);
+  for (const n of d.notes) lines.push(`note:     ${n}`);
+  return lines.join("\n") + "\n";
+}
+
+export async function execMain(argv: string[], io: Io, rt: ExecRuntime = defaultRuntime()): Promise<number> {
+  const opts = parseExecArgs(argv);
+  if (opts.help) {
+    io.stderr(USAGE);
+    return 0;
+  }
+  if (opts.binary === undefined) {
+    io.stderr(USAGE);
+    return 64;
+  }
+  let runDir: string | undefined;
+  const cleanup = () => {
+    if (runDir !== undefined) removeRunDir(runDir);
+    runDir = undefined;
+  };
+  // A signal while planning: clean up, then die of it.
+  const onSignal = (sig: NodeJS.Signals) => {
+    cleanup();
+    rt.reraise(sig);
+  };
+  const planning = CLEANUP_SIGNALS.map((s) => [s, () => onSignal(s)] as const);
+  for (const [s, h] of planning) process.on(s, h);
+  process.once("exit", cleanup);
+  const stopPlanningHandlers = () => {
+    for (const [s, h] of planning) process.off(s, h);
+  };
+  try {
+    const plan = await planExec(
+      { binary: opts.binary, args: opts.args, env: io.env, cwd: io.cwd, explain: opts.explain },
+      { now: () => new Date(), selfPaths: rt.selfPaths, makeRunDir: () => (runDir = createRunDir(io.env)) },
+    );
+    if (opts.explain) {
+      io.stdout(formatPlan(plan, io.env));
+      return 0;
+    }
+    if (plan.passthrough) io.stderr(`downscope: ${plan.passthrough}\n`);
+    stopPlanningHandlers();
+    const stop = plan.whileRunning?.();
+    let exit: ChildExit;
+    try {
+      exit = await rt.run(plan, io.cwd);
+    } finally {
+      stop?.();
+      cleanup();
+    }
+    if ("code" in exit) return exit.code;
+    rt.reraise(exit.signal);
+    return signalExitCode(exit.signal);
+  } catch (e) {
+    return report(e, io);
+  } finally {
+    stopPlanningHandlers();
+    cleanup();
+    process.off("exit", cleanup);
+  }
+}
+
+function report(e: unknown, io: Io): number {
+  if (e instanceof ConfigError) {
+    io.stderr(`downscope: denied: the policy cannot be loaded, so nothing runs:\n${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof DownscopeError) {
+    io.stderr(`downscope: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || code === "EACCES") {
+    io.stderr(`downscope: cannot start the real binary (${code})\n`);
+    return code === "ENOENT" ? 127 : 126;
+  }
+  io.stderr(`downscope: internal error: ${errorMessage(e)}; nothing was run\n`);
+  if (io.env.DOWNSCOPE_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
+  return 70;
 }

@@ -11,6 +11,7 @@
  * and answers, cancellations and progress are mapped back.
  */
 import type { CallToolResult, ElicitRequest, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import { readSlotToken } from "../credentials/token-sources.js";
 import type { Env } from "../paths.js";
 import type { Decision } from "../policy/index.js";
 import type { PathContext } from "../policy/evaluate.js";
@@ -59,8 +60,8 @@ export interface ProxyOptions {
   env: Env;
   loaded: LoadedPolicy;
   pathCtx: PathContext;
-  /** Reads a slot's token (cli passes credentials/token-sources). Throws with a message naming the source, never the value. */
-  readToken: (slotName: string, slot: TokenSlot) => string;
+  /** Reads a slot's token; throws with a message naming the source, never the value. Default: the slot's env_var/file/command. */
+  readToken?: (slotName: string, slot: TokenSlot) => string;
   /** To the client (stdout): JSON-RPC only. */
   write: (text: string) => void;
   /** Diagnostics (stderr). */
@@ -462,7 +463,8 @@ export class McpProxy {
         throw new Error(
           `slot "${plan.slot.name}" has no inject_as: downscope cannot tell which variable the MCP server reads its token from`,
         );
-      token = { name: plan.slot.injectAs, value: this.o.readToken(plan.slot.name, plan.slot.def) };
+      const read = this.o.readToken ?? ((n: string, d: TokenSlot) => readSlotToken(n, d, this.o.env, this.o.cwd).value);
+      token = { name: plan.slot.injectAs, value: read(plan.slot.name, plan.slot.def) };
     }
     const env = upstreamEnv(this.o.env, this.strip, token);
     const label = plan.slot ? `slot ${plan.slot.name}` : "no slot";

@@ -26,8 +26,8 @@ export function realpathExisting(p: string): string {
   }
 }
 
-export function decideWithPolicy(inv: Invocation, opts: { cwd: string; env: Env }): Decision {
-  const policy = loadPolicy(opts);
+export async function decideWithPolicy(inv: Invocation, opts: { cwd: string; env: Env }): Promise<Decision> {
+  const policy = await loadPolicy(opts);
   return decide(policy, inv, pathContext(opts.cwd, opts.env));
 }
 

@@ -7,10 +7,15 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { managedConfigPath, trustStorePath, userConfigPath, type Env } from "../paths.js";
-import { parseConfig } from "./parse.js";
+import { cacheHome, managedConfigPath, trustStorePath, userConfigPath, type Env } from "../paths.js";
+import { readPrivateJson, writePrivateJson } from "../private-store.js";
 import type { Layer, LayerName, Policy } from "./policy.js";
+import type { Config } from "./schema.js";
 import { readTrustStore } from "./trust.js";
+
+declare const __BUILD_ID__: string | undefined;
+/** Changes whenever the schema or the version changes, so compiled configs never outlive them. */
+const BUILD_ID = typeof __BUILD_ID__ === "string" ? __BUILD_ID__ : "dev";
 
 export const PROJECT_CONFIG = ".claude/downscoping.yaml";
 
@@ -76,14 +81,41 @@ export function readConfigText(file: string): string {
   }
 }
 
-export function loadLayer(name: LayerName, file: string, trustedHashes: ReadonlyMap<string, string>): Layer {
-  const text = readConfigText(file);
+/**
+ * Compiled-config cache: the validated config of a file, keyed by the sha256
+ * of its content and the build. On a hit the YAML parser and zod are never
+ * loaded (they cost more than the rest of a hook run together). The content
+ * is always read and hashed, so an edited file is always recompiled and its
+ * trust always rechecked. The cache sits beside the trust store: both are
+ * private files of the user (see docs/security-model.md).
+ */
+async function compiledConfig(text: string, file: string, hash: string, env: Env): Promise<Config> {
+  const cachePath = `${cacheHome(env)}/policy/${BUILD_ID}-${hash}.json`;
+  const hit = readPrivateJson<{ config: Config }>(cachePath);
+  if (hit?.config) return hit.config;
+  const { parseConfig } = await import("./parse.js");
   const result = parseConfig(text, file);
   if (!result.ok) throw new ConfigError(result.issues);
+  try {
+    writePrivateJson(cachePath, { config: result.config });
+  } catch {
+    // A cache we cannot write only costs time.
+  }
+  return result.config;
+}
+
+export async function loadLayer(
+  name: LayerName,
+  file: string,
+  trustedHashes: ReadonlyMap<string, string>,
+  env: Env,
+): Promise<Layer> {
+  const text = readConfigText(file);
   const hash = sha256(text);
-  if (name !== "project") return { name, file, trusted: true, config: result.config, sha256: hash };
+  const config = await compiledConfig(text, file, hash, env);
+  if (name !== "project") return { name, file, trusted: true, config, sha256: hash };
   const pinned = trustedHashes.get(file);
-  const layer: Layer = { name, file, trusted: pinned === hash, config: result.config, sha256: hash };
+  const layer: Layer = { name, file, trusted: pinned === hash, config, sha256: hash };
   if (pinned === undefined) layer.untrustedReason = "never trusted";
   else if (pinned !== hash) layer.untrustedReason = "modified since it was trusted";
   return layer;
@@ -93,7 +125,7 @@ export function loadLayer(name: LayerName, file: string, trustedHashes: Readonly
  * Load every present layer. Missing managed/user files are simply absent; a
  * named DOWNSCOPE_CONFIG that does not exist is an error (the user asked for it).
  */
-export function loadPolicy({ cwd, env }: LoadOptions): Policy {
+export async function loadPolicy({ cwd, env }: LoadOptions): Promise<Policy> {
   const candidates: [LayerName, string | undefined, boolean][] = [
     ["managed", managedConfigPath(env), false],
     ["user", userConfigPath(env), false],
@@ -106,7 +138,7 @@ export function loadPolicy({ cwd, env }: LoadOptions): Policy {
     if (file === undefined) continue;
     if (!required && !exists(file)) continue;
     try {
-      layers.push(loadLayer(name, file, trust));
+      layers.push(await loadLayer(name, file, trust, env));
     } catch (e) {
       if (e instanceof ConfigError) issues.push(...e.issues);
       else throw e;

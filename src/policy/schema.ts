@@ -176,6 +176,12 @@ export const ServiceSchema = z
       .array(envName)
       .optional()
       .describe("Extra ambient credential variables to remove from the child's environment."),
+    pass_env: z
+      .array(envName)
+      .optional()
+      .describe(
+        "Variables downscope-exec would strip that the child may keep anyway (e.g. SSL_CERT_FILE for a private CA). Trusted layers only.",
+      ),
     value_flags: z
       .array(z.string().regex(/^-/))
       .optional()

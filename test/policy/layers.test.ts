@@ -45,21 +45,21 @@ function setup() {
   sb.write(sb.env.DOWNSCOPE_MANAGED_CONFIG!, MANAGED);
   const projectFile = sb.write(join(sb.project, ".claude/downscoping.yaml"), PROJECT_WIDENING);
   const cli = (s: string) => ({ kind: "cli" as const, binary: "gh", args: s.split(" ") });
-  const decideIn = (cmd: string) => decide(loadPolicy({ cwd: sb.project, env: sb.env }), cli(cmd));
+  const decideIn = async (cmd: string) => decide(await loadPolicy({ cwd: sb.project, env: sb.env }), cli(cmd));
   return { sb, projectFile, decideIn };
 }
 
 describe("layers", () => {
-  it("1. a deny or review from any layer applies, even an untrusted one", () => {
+  it("1. a deny or review from any layer applies, even an untrusted one", async () => {
     const { decideIn } = setup();
-    expect(decideIn("repo delete o/r")).toMatchObject({ action: "deny", rule: { layer: "managed" } });
-    expect(decideIn("pr merge 1")).toMatchObject({ action: "deny", rule: { layer: "project" } });
-    expect(decideIn("pr close 1")).toMatchObject({ action: "review", rule: { layer: "project" } });
+    expect(await decideIn("repo delete o/r")).toMatchObject({ action: "deny", rule: { layer: "managed" } });
+    expect(await decideIn("pr merge 1")).toMatchObject({ action: "deny", rule: { layer: "project" } });
+    expect(await decideIn("pr close 1")).toMatchObject({ action: "review", rule: { layer: "project" } });
   });
 
-  it("2+3. an untrusted project file cannot widen: its default_slot rw is ignored", () => {
+  it("2+3. an untrusted project file cannot widen: its default_slot rw is ignored", async () => {
     const { decideIn } = setup();
-    const d = decideIn("pr list");
+    const d = await decideIn("pr list");
     expect(d.action).toBe("allow");
     expect(d.grant).toMatchObject({ layer: "user", slot: "ro" });
     expect(d.notes.join()).toContain("not trusted (never trusted)");
@@ -69,17 +69,21 @@ describe("layers", () => {
     const { sb, projectFile, decideIn } = setup();
     const r = await runCli(["trust"], { env: sb.env, cwd: sb.project });
     expect(r.code).toBe(0);
-    expect(decideIn("pr list").grant).toMatchObject({ layer: "project", slot: "rw" });
+    expect((await decideIn("pr list")).grant).toMatchObject({ layer: "project", slot: "rw" });
     sb.write(projectFile, PROJECT_WIDENING + "# edited by the agent\n");
-    const d = decideIn("pr list");
+    const d = await decideIn("pr list");
     expect(d.grant).toMatchObject({ layer: "user", slot: "ro" });
     expect(d.notes.join()).toContain("modified since it was trusted");
   });
 
-  it("3. a project file alone, untrusted, grants nothing", () => {
+  it("3. a project file alone, untrusted, grants nothing", async () => {
     const sb = sandbox();
     sb.write(join(sb.project, ".claude/downscoping.yaml"), PROJECT_WIDENING);
-    const d = decide(loadPolicy({ cwd: sb.project, env: sb.env }), { kind: "cli", binary: "gh", args: ["pr", "list"] });
+    const d = decide(await loadPolicy({ cwd: sb.project, env: sb.env }), {
+      kind: "cli",
+      binary: "gh",
+      args: ["pr", "list"],
+    });
     expect(d.action).toBe("allow");
     expect(d.grant).toBeUndefined();
     expect(d.notes.join()).toContain("no trusted layer configures a credential");
@@ -101,10 +105,10 @@ describe("layers", () => {
     });
   });
 
-  it("the project file is found upward from a subdirectory", () => {
+  it("the project file is found upward from a subdirectory", async () => {
     const { sb, decideIn } = setup();
     void sb;
-    expect(decideIn("pr merge").rule?.layer).toBe("project");
+    expect((await decideIn("pr merge")).rule?.layer).toBe("project");
   });
 
   it("bad config in any layer fails closed with file and position", async () => {

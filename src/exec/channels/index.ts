@@ -5,6 +5,13 @@
 import type { Channel } from "../channel.js";
 
 export const CHANNELS: Record<string, () => Promise<Channel>> = {
-  // gh: async () => (await import("./gh.js")).channel,   (exec helper)
-  // kubectl, aws, gcloud, custom: one file each under this directory
+  gh: async () => (await import("./gh.js")).channel,
+  kubectl: async () => (await import("./kubectl.js")).channel,
+  // aws, gcloud: one file each under this directory (their own issues)
 };
+
+export const customChannel = async (): Promise<Channel> => (await import("./custom.js")).channel;
+
+export function channelFor(binary: string): () => Promise<Channel> {
+  return CHANNELS[binary] ?? customChannel;
+}

@@ -1,0 +1,41 @@
+/**
+ * `downscope session-start`: the Claude Code SessionStart hook
+ * (https://docs.claude.com/en/docs/claude-code/hooks#sessionstart). Installs or
+ * refreshes the shims and appends `export PATH="<shims>:$PATH"` to the file
+ * named by CLAUDE_ENV_FILE, which Claude Code sources before each Bash command.
+ *
+ * SessionStart cannot block a session, so this never fails: on any error it
+ * says so on stderr, writes nothing and exits 0. The PreToolUse hook still
+ * decides every command it sees.
+ */
+import { appendFileSync, readFileSync } from "node:fs";
+import { errorMessage } from "../errors.js";
+import { pathExportLine } from "./env.js";
+import type { Command } from "./io.js";
+import { ensureShims } from "./shims.js";
+
+export const sessionStart: Command = async (_argv, io) => {
+  try {
+    // The payload (session_id, source, ...) is read so the pipe is drained; nothing in it changes what we do.
+    const text = await io.stdin();
+    if (text.trim() !== "") JSON.parse(text);
+    const target = io.env.CLAUDE_ENV_FILE;
+    if (target === undefined || target === "") {
+      io.stderr("downscope session-start: CLAUDE_ENV_FILE is not set; the shims are not put on PATH\n");
+      return 0;
+    }
+    const report = await ensureShims(io);
+    const line = pathExportLine(report.dir);
+    let current = "";
+    try {
+      current = readFileSync(target, "utf8");
+    } catch {
+      current = "";
+    }
+    if (!current.includes(line)) appendFileSync(target, (current === "" || current.endsWith("\n") ? "" : "\n") + line);
+    return 0;
+  } catch (e) {
+    io.stderr(`downscope session-start: ${errorMessage(e)}; the shims are not put on PATH this session\n`);
+    return 0;
+  }
+};

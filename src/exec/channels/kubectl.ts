@@ -1,0 +1,216 @@
+/**
+ * kubectl: KUBECONFIG = a private kubeconfig (0600 in the run's 0700 dir) with
+ * the current context's cluster (server, CA) and namespace and one user that
+ * holds only the slot's token. The token goes only to an API server whose host
+ * the trusted config names (the slot's `host` or the service's
+ * `allowed_hosts`). Research: the kubectl table in docs/exec.md.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { CredentialUnavailable, PolicyDenied } from "../../errors.js";
+import { valueFlagsFor } from "../../policy/cli-knowledge.js";
+import { hasFlag, positionals } from "../../policy/match.js";
+import type { Channel, ChannelInput } from "../channel.js";
+import { without } from "../env.js";
+import { slotToken } from "./slot-token.js";
+
+export const KUBECTL_STRIP = [
+  "KUBECONFIG",
+  "KUBE_EDITOR",
+  "EDITOR",
+  "VISUAL",
+  "KUBECTL_EXTERNAL_DIFF",
+  "KUBERNETES_SERVICE_HOST",
+  "KUBERNETES_SERVICE_PORT",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+] as const;
+
+/** kubectl's built-in commands; any other first word runs a `kubectl-<word>` plugin from PATH with the kubeconfig. */
+export const KUBECTL_COMMANDS = new Set(
+  (
+    "create expose run set explain get edit delete rollout scale autoscale certificate cluster-info top cordon " +
+    "uncordon drain taint describe logs attach exec port-forward proxy cp auth debug events diff apply patch " +
+    "replace wait kustomize label annotate completion alpha api-resources api-versions config plugin version options help"
+  ).split(" "),
+);
+
+/** Flags that run local programs (kustomize exec functions and plugins). */
+const EXEC_FLAGS = ["--enable-alpha-plugins", "--enable-exec", "--enable-helm", "--helm-command"];
+/** Flags that change which server certificate is trusted: with a proxy, the token could be read in transit. */
+const TLS_FLAGS = ["--insecure-skip-tls-verify", "--certificate-authority", "--tls-server-name"];
+
+interface NamedEntry {
+  name?: unknown;
+  cluster?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+}
+
+interface Merged {
+  currentContext?: string;
+  clusters: Map<string, { cluster: Record<string, unknown>; dir: string }>;
+  contexts: Map<string, Record<string, unknown>>;
+}
+
+function kubeconfigFiles(env: ChannelInput["parentEnv"], cwd: string): string[] {
+  const k = env.KUBECONFIG;
+  if (k !== undefined && k !== "")
+    return k
+      .split(delimiter)
+      .filter((p) => p !== "")
+      .map((p) => resolve(cwd, p));
+  return [join(env.HOME ?? homedir(), ".kube", "config")];
+}
+
+/** Merges kubeconfig files the way kubectl does for what we need: the first file to set a name wins. */
+async function readKubeconfig(files: string[]): Promise<Merged> {
+  const { parse } = await import("yaml");
+  const merged: Merged = { clusters: new Map(), contexts: new Map() };
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    let data: Record<string, unknown>;
+    try {
+      data = (parse(text) ?? {}) as Record<string, unknown>;
+    } catch {
+      throw new CredentialUnavailable(`kubectl: ${file} is not valid YAML`);
+    }
+    const cc = data["current-context"];
+    if (merged.currentContext === undefined && typeof cc === "string" && cc !== "") merged.currentContext = cc;
+    for (const c of (data.clusters ?? []) as NamedEntry[])
+      if (typeof c.name === "string" && c.cluster && !merged.clusters.has(c.name))
+        merged.clusters.set(c.name, { cluster: c.cluster, dir: dirname(file) });
+    for (const c of (data.contexts ?? []) as NamedEntry[])
+      if (typeof c.name === "string" && c.context && !merged.contexts.has(c.name))
+        merged.contexts.set(c.name, c.context);
+  }
+  return merged;
+}
+
+function normalizeHostEntry(h: string): string {
+  return h
+    .trim()
+    .toLowerCase()
+    .replace(/^[a-z]+:\/\//, "")
+    .replace(/\/.*$/, "");
+}
+
+/** Is the server URL's host one of the allowed entries (`host` or `host:port`)? */
+export function serverAllowed(server: string, allowed: readonly string[]): boolean {
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    return false;
+  }
+  return allowed.map(normalizeHostEntry).some((e) => (e.includes(":") ? u.host === e : u.hostname === e));
+}
+
+function flagValues(args: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  const end = args.indexOf("--");
+  const words = end === -1 ? args : args.slice(0, end);
+  for (let i = 0; i < words.length; i++) {
+    const a = words[i]!;
+    if (a === flag && words[i + 1] !== undefined) out.push(words[++i]!);
+    else if (a.startsWith(flag + "=")) out.push(a.slice(flag.length + 1));
+  }
+  return out;
+}
+
+export function checkKubectlArgs(args: readonly string[], context: string, cluster: string): void {
+  const first = positionals(args, valueFlagsFor("kubectl", []), "known")[0];
+  if (first !== undefined && !KUBECTL_COMMANDS.has(first))
+    throw new PolicyDenied(
+      `kubectl: "${first}" is not a built-in kubectl command; kubectl would run the plugin kubectl-${first} from PATH with the credential`,
+    );
+  const exec = EXEC_FLAGS.find((f) => args.some((a) => a === f || a.startsWith(f + "=")));
+  if (exec !== undefined) throw new PolicyDenied(`kubectl: ${exec} runs local programs with the credential`);
+  const tls = TLS_FLAGS.find((f) => hasFlag(args, [f], false) !== undefined);
+  if (tls !== undefined)
+    throw new PolicyDenied(`kubectl: ${tls} changes which server the token is trusted to; the kubeconfig's CA is used`);
+  for (const v of flagValues(args, "--context"))
+    if (v !== context)
+      throw new PolicyDenied(
+        `kubectl: --context ${v} selects a context other than the one the scoped credential is for (${context})`,
+      );
+  for (const v of flagValues(args, "--cluster"))
+    if (v !== cluster)
+      throw new PolicyDenied(
+        `kubectl: --cluster ${v} selects a cluster other than the one the scoped credential is for (${cluster})`,
+      );
+}
+
+export const channel: Channel = async (input) => {
+  const token = await slotToken(input);
+  const kc = await readKubeconfig(kubeconfigFiles(input.parentEnv, input.cwd));
+  const ctxName = kc.currentContext;
+  if (ctxName === undefined)
+    throw new CredentialUnavailable("kubectl: the kubeconfig has no current-context; set one in your kubeconfig");
+  const ctx = kc.contexts.get(ctxName);
+  const clusterName = typeof ctx?.cluster === "string" ? ctx.cluster : undefined;
+  const entry = clusterName === undefined ? undefined : kc.clusters.get(clusterName);
+  if (!ctx || clusterName === undefined || !entry)
+    throw new CredentialUnavailable(`kubectl: context "${ctxName}" or its cluster is not defined in the kubeconfig`);
+  const server = entry.cluster.server;
+  if (typeof server !== "string" || server === "")
+    throw new CredentialUnavailable(`kubectl: cluster "${clusterName}" has no server`);
+  checkKubectlArgs(input.args, ctxName, clusterName);
+
+  const allowed = [
+    ...(token?.slot.host !== undefined ? [token.slot.host] : []),
+    ...(input.grant.config.allowed_hosts ?? []),
+  ];
+  if (token !== undefined && !serverAllowed(server, allowed))
+    throw new CredentialUnavailable(
+      allowed.length === 0
+        ? `kubectl: slot "${token.slotName}" does not say which API server its token is for; set \`host:\` on the slot (or allowed_hosts on the service) to the host of ${server}`
+        : `kubectl: the current context's server ${server} is not the host the slot's token is for (${allowed.join(", ")}); no credential is sent there`,
+    );
+
+  // -s/--server is a built-in guard; a trusted allow rule may re-allow it, but
+  // the token still goes only to a host the config names.
+  for (const v of [...flagValues(input.args, "--server"), ...flagValues(input.args, "-s")])
+    if (token !== undefined && !serverAllowed(v, allowed))
+      throw new PolicyDenied(
+        `kubectl: --server ${v} is not a host the slot's token is for (${allowed.join(", ") || "none configured"})`,
+      );
+
+  const cluster: Record<string, unknown> = { server };
+  const caData = entry.cluster["certificate-authority-data"];
+  const caFile = entry.cluster["certificate-authority"];
+  if (typeof caData === "string") cluster["certificate-authority-data"] = caData;
+  else if (typeof caFile === "string") {
+    const path = resolve(entry.dir, caFile);
+    try {
+      cluster["certificate-authority-data"] = readFileSync(path).toString("base64");
+    } catch {
+      throw new CredentialUnavailable(`kubectl: cannot read the cluster's certificate-authority ${path}`);
+    }
+  }
+  for (const k of ["insecure-skip-tls-verify", "tls-server-name", "proxy-url"])
+    if (entry.cluster[k] !== undefined) cluster[k] = entry.cluster[k];
+  const context: Record<string, unknown> = { cluster: clusterName, user: "downscope" };
+  if (typeof ctx.namespace === "string") context.namespace = ctx.namespace;
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: clusterName, cluster }],
+    contexts: [{ name: ctxName, context }],
+    "current-context": ctxName,
+    users: [{ name: "downscope", user: token === undefined ? {} : { token: token.value } }],
+    preferences: {},
+  };
+  const file = join(input.tmpDir, "kubeconfig");
+  // JSON is valid YAML, and kubectl reads it; no serializer needed.
+  writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600, flag: "wx" });
+  const env = without(input.baseEnv, KUBECTL_STRIP);
+  for (const k of input.grant.config.pass_env ?? []) if (input.parentEnv[k] !== undefined) env[k] = input.parentEnv[k];
+  env.KUBECONFIG = file;
+  return { env, secrets: token === undefined ? [] : [token.value] };
+};

@@ -1,0 +1,186 @@
+/**
+ * Planning a run: decide again (never trust the hook), check the approval of
+ * a review, find and check the real binary, and let the service's channel
+ * build the child's environment. Returns plain data; spawn.ts runs it.
+ */
+import { basename } from "node:path";
+import { consumeApproval, APPROVAL_ENV } from "../approval/approval.js";
+import { CredentialUnavailable, DownscopeError, PolicyDenied, UsageError } from "../errors.js";
+import type { Env } from "../paths.js";
+import { decide, describeDecision, type Decision, type Grant } from "../policy/evaluate.js";
+import { pathContext } from "../policy/index.js";
+import { loadPolicy } from "../policy/load.js";
+import { serviceForBinary, type Policy } from "../policy/policy.js";
+import type { ChildPlan } from "./channel.js";
+import { channelFor } from "./channels/index.js";
+import { safeChildPath, slotSourceVars, without } from "./env.js";
+import { readPins } from "./pins.js";
+import { resolveRealBinary, type Resolved } from "./resolve-binary.js";
+
+export const DEPTH_ENV = "DOWNSCOPE_EXEC_DEPTH";
+/** Nested runs allowed (a CLI that calls another wrapped CLI); a loop hits this quickly. */
+export const MAX_DEPTH = 4;
+
+export class ExecLoopError extends DownscopeError {
+  override readonly exitCode = 70;
+}
+
+export interface ExecRequest {
+  /** The binary as given (a name or a path); its basename names the service. */
+  binary: string;
+  args: readonly string[];
+  env: Env;
+  cwd: string;
+  /** Plan only: do not consume an approval. */
+  explain?: boolean;
+}
+
+export interface ExecDeps {
+  now: () => Date;
+  /** Realpaths of downscope-exec itself, never taken for the real binary. */
+  selfPaths: readonly string[];
+  /** Creates the private run directory; called only once a credential will be written. */
+  makeRunDir: () => string;
+}
+
+export interface ExecPlan {
+  file: string;
+  /** argv[0] is the service's binary name, as the CLI expects. */
+  argv: string[];
+  env: Record<string, string>;
+  /** Secret values in env or files; for redaction only. */
+  secrets: string[];
+  decision: Decision;
+  grant: Grant;
+  resolved: Resolved;
+  /** Set when the approval of a review was consumed. */
+  approved: boolean;
+  /** Set when on_missing_credential: passthrough let the ambient credential through. */
+  passthrough?: string;
+  whileRunning?: ChildPlan["whileRunning"];
+}
+
+export function execDepth(env: Env): number {
+  const raw = env[DEPTH_ENV];
+  if (raw === undefined || raw === "") return 0;
+  if (!/^\d{1,3}$/.test(raw))
+    throw new ExecLoopError(`${DEPTH_ENV}=${JSON.stringify(raw)} is not a number; refusing to run`);
+  const n = Number(raw);
+  if (n >= MAX_DEPTH)
+    throw new ExecLoopError(
+      `downscope-exec is nested ${n} deep (${DEPTH_ENV}); this looks like a loop (a shim or binary_path pointing back at downscope). Check PATH and binary_path`,
+    );
+  return n;
+}
+
+/** The credential an approved review runs with: the most specific trusted layer's defaults. */
+export function reviewGrant(policy: Policy, binary: string): Grant | undefined {
+  for (const layer of [...policy.layers].reverse()) {
+    if (!layer.trusted) continue;
+    const hit = serviceForBinary(layer.config, binary);
+    if (!hit) continue;
+    const [name, svc] = hit;
+    return {
+      service: name,
+      mode: svc.downscope_mode,
+      layer: layer.name,
+      file: layer.file,
+      config: svc,
+      ...(svc.downscope_mode === "token_slot" ? { slot: svc.default_slot } : {}),
+    };
+  }
+  return undefined;
+}
+
+export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPlan> {
+  const depth = execDepth(req.env);
+  const binary = basename(req.binary);
+  if (binary === "" || binary === "." || binary === "..") throw new UsageError(`not a binary name: ${req.binary}`);
+  const policy = await loadPolicy({ cwd: req.cwd, env: req.env });
+  const decision = decide(policy, { kind: "cli", binary, args: req.args }, pathContext(req.cwd, req.env));
+  if (decision.service === undefined)
+    throw new UsageError(
+      `no service in the policy covers "${binary}"; downscope-exec only runs configured services (see \`downscope check -- ${binary}\`)`,
+    );
+  let grant = decision.grant;
+  let approved = false;
+  switch (decision.action) {
+    case "deny":
+      throw new PolicyDenied(describeDecision(decision));
+    case "review": {
+      if (req.explain) {
+        grant = reviewGrant(policy, binary);
+        break;
+      }
+      const check = consumeApproval(req.env[APPROVAL_ENV], binary, req.args, req.env);
+      if (!check.ok)
+        throw new PolicyDenied(
+          `${describeDecision(decision)}; ${check.reason}. A human must approve it in Claude Code's prompt, or run it in their own terminal`,
+        );
+      approved = true;
+      grant = reviewGrant(policy, binary);
+      break;
+    }
+    case "allow":
+      break;
+  }
+  if (grant === undefined)
+    throw new CredentialUnavailable(
+      `${decision.service}: no trusted layer configures a credential for it, so it cannot run (${decision.notes.join("; ") || "run `downscope trust` on the project policy, or configure the service in your user config"})`,
+    );
+
+  const pins = readPins(req.env);
+  const resolved = resolveRealBinary({
+    binary,
+    path: req.env.PATH,
+    cwd: req.cwd,
+    home: req.env.HOME,
+    binaryPath: grant.config.binary_path,
+    pin: pins.get(binary),
+    selfPaths: deps.selfPaths,
+  });
+
+  const strip = slotSourceVars(policy, grant.config);
+  const baseEnv = without(req.env, strip);
+  const tmpDir = deps.makeRunDir();
+  const channel = await channelFor(binary)();
+  let child: ChildPlan;
+  let passthrough: string | undefined;
+  try {
+    child = await channel({
+      decision,
+      grant,
+      binary,
+      realBinary: resolved.path,
+      args: req.args,
+      parentEnv: req.env,
+      baseEnv,
+      cwd: req.cwd,
+      tmpDir,
+      now: deps.now,
+    });
+  } catch (e) {
+    if (!(e instanceof CredentialUnavailable) || grant.config.on_missing_credential !== "passthrough") throw e;
+    // The visible opt-in (trusted layers only: a grant always comes from one).
+    passthrough = `${e.message}; running with the ambient credential (on_missing_credential: passthrough in ${grant.file})`;
+    child = { env: { ...baseEnv }, secrets: [] };
+  }
+  // Defence in depth: a slot source variable survives only if the channel set it itself.
+  const env = { ...child.env };
+  for (const name of strip)
+    if (env[name] !== undefined && env[name] === req.env[name] && !child.secrets.includes(env[name])) delete env[name];
+  env[DEPTH_ENV] = String(depth + 1);
+  if (env.PATH !== undefined) env.PATH = safeChildPath(env.PATH, req.cwd).path;
+  return {
+    file: resolved.path,
+    argv: [binary, ...req.args],
+    env,
+    secrets: child.secrets,
+    decision,
+    grant,
+    resolved,
+    approved,
+    ...(passthrough !== undefined ? { passthrough } : {}),
+    ...(child.whileRunning ? { whileRunning: child.whileRunning } : {}),
+  };
+}
