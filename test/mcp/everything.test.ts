@@ -110,6 +110,9 @@ describe("mcp-proxy with server-everything", () => {
     }
     expect(JSON.stringify(ro)).not.toContain(TOKENS.FAKE_EVERY_RW);
     expect(JSON.stringify(rw)).not.toContain(TOKENS.FAKE_EVERY_RO);
+    // Concurrent calls to both instances: each answer comes back to its own request.
+    const many = await Promise.all(Array.from({ length: 12 }, (_, i) => envOf(c, i % 2 ? { slot: "write" } : {})));
+    many.forEach((env, i) => expect(env.EVERY_TOKEN).toBe(i % 2 ? TOKENS.FAKE_EVERY_RW : TOKENS.FAKE_EVERY_RO));
     // Two upstream processes under the proxy now, and the tokens are not in the proxy's stderr.
     expect(childPids(c.proxyPid)).toHaveLength(2);
     expect(c.stderr()).not.toContain("fake-every-token");

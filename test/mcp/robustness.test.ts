@@ -5,7 +5,7 @@
  * clear JSON-RPC error or tool error, never a hang or a crash, with every
  * child reaped. Uses a tiny fake server (test/fixtures/mcp/fake-server.mjs).
  */
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/run-cli.js";
@@ -58,6 +58,37 @@ describe("mcp-proxy robustness", () => {
     p.call(1, "echo", { x: 1 });
     expect(resultText(await p.response(1))).toBe('{"x":1}');
     expect(p.stderr).toContain("client sent malformed JSON");
+  });
+
+  it("forwards what it does not intercept as received: unknown methods, extra fields, string ids", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const log = join(sb.root, "stdin.log");
+    const { p } = proxy(sb, {}, [
+      process.execPath,
+      join(FIXTURES, "record-stdin.mjs"),
+      log,
+      "--",
+      process.execPath,
+      FAKE,
+    ]);
+    await p.initialize();
+    p.send({
+      jsonrpc: "2.0",
+      id: "x-1",
+      method: "custom/thing",
+      params: { a: [1, { b: null }] },
+      future: { field: true },
+    });
+    const r = await p.response("x-1");
+    expect(r).toEqual({ jsonrpc: "2.0", id: "x-1", error: { code: -32601, message: "no such method" } });
+    const sent = readFileSync(log, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((m) => m.method === "custom/thing");
+    expect(sent).toMatchObject({ params: { a: [1, { b: null }] }, future: { field: true } });
+    expect(typeof sent!.id).toBe("number"); // remapped on the way in, restored on the way out
   });
 
   it("rejects an oversized client message by id and keeps going", async () => {
