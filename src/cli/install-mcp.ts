@@ -50,6 +50,7 @@ function parseOptions(argv: readonly string[], io: Io): Options {
       if (v === undefined || v === "") throw new UsageError(`${name} needs a value\n${USAGE}`);
       return v;
     };
+    if (name === "--help" || name === "-h") throw new HelpRequested(USAGE);
     if (name === "--path") path = value();
     else if (name === "--client") client = value();
     else if (name === "--server") server = value();
@@ -63,6 +64,8 @@ function parseOptions(argv: readonly string[], io: Io): Options {
   const file = resolve(io.cwd, path ?? CLIENTS[client ?? "claude"]!.path);
   return { file, server, dryRun };
 }
+
+class HelpRequested extends Error {}
 
 type Json = Record<string, unknown>;
 interface Loaded {
@@ -263,7 +266,20 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-export const install: Command = async (argv, io) => {
+/** `--help` prints the usage on stderr and exits 0. */
+function withHelp(cmd: Command): Command {
+  return async (argv, io) => {
+    try {
+      return await cmd(argv, io);
+    } catch (e) {
+      if (!(e instanceof HelpRequested)) throw e;
+      io.stderr(`${e.message}\n`);
+      return 0;
+    }
+  };
+}
+
+export const install: Command = withHelp(async (argv, io) => {
   const o = parseOptions(argv, io);
   const l = load(o.file);
   const entry = entryOf(l, o);
@@ -308,9 +324,9 @@ export const install: Command = async (argv, io) => {
       `  undo: downscope uninstall mcp --path ${o.file} --server ${o.server}\n`,
   );
   return 0;
-};
+});
 
-export const uninstall: Command = async (argv, io) => {
+export const uninstall: Command = withHelp(async (argv, io) => {
   const o = parseOptions(argv, io);
   const l = load(o.file);
   const entry = entryOf(l, o);
@@ -350,7 +366,7 @@ export const uninstall: Command = async (argv, io) => {
   rmSync(rec, { force: true });
   io.stderr(`downscope: ${o.server} in ${o.file} no longer runs through downscope (${how})\n`);
   return 0;
-};
+});
 
 function fromProxyArgs(entry: Json, o: Options): Json {
   const args = entry.args as unknown[];

@@ -83,6 +83,13 @@ describe("install mcp", () => {
     expect(readFileSync(file, "utf8")).toBe(original);
   });
 
+  it("prints its usage on --help", async () => {
+    const sb = sandbox();
+    const r = await run(sb, "uninstall", "mcp", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("usage: downscope install mcp [--path FILE | --client claude|cursor|vscode]");
+  });
+
   it("restores from the proxy's own command line when there is no install record", async () => {
     const sb = sandbox();
     const file = sb.write(
