@@ -15,7 +15,10 @@ export interface Io {
   stdin: () => Promise<string>;
   /** stdin as a stream, for long-running protocol commands (mcp-proxy). */
   stdinStream?: () => NodeJS.ReadableStream;
-  /** Calls `handler` once on SIGTERM, SIGINT or SIGHUP (long-running commands clean up their children). */
+  /**
+   * Calls `handler` once on SIGTERM, SIGINT or SIGHUP, or (as SIGPIPE) when the
+   * reader of stdout has gone: long-running commands clean up their children.
+   */
   onTerminate?: (handler: (signal: NodeJS.Signals) => void) => void;
 }
 
@@ -35,12 +38,14 @@ export function processIo(): Io {
     stdinStream: () => process.stdin,
     onTerminate: (handler) => {
       let fired = false;
-      for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const)
-        process.on(s, () => {
-          if (fired) return;
-          fired = true;
-          handler(s);
-        });
+      const fire = (s: NodeJS.Signals) => {
+        if (fired) return;
+        fired = true;
+        handler(s);
+      };
+      for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, () => fire(s));
+      // EPIPE and later write errors: the client is gone; without a listener Node would crash.
+      process.stdout.on("error", () => fire("SIGPIPE"));
     },
   };
 }

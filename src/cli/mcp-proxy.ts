@@ -37,7 +37,7 @@ export function parseProxyArgs(argv: readonly string[], env: Readonly<Record<str
   return { server, file, args };
 }
 
-const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGPIPE: 13, SIGTERM: 15 };
 
 export const mcpProxy: Command = async (argv, io) => {
   const { server, file, args } = parseProxyArgs(argv, io.env);
@@ -67,7 +67,7 @@ export const mcpProxy: Command = async (argv, io) => {
     debug: Boolean(io.env.DOWNSCOPE_DEBUG),
     maxMessageBytes,
   });
-  // Killed by the client (SIGTERM after its grace period): take the children along.
+  // Killed by the client (SIGTERM after its grace period) or its stdout gone: take the children along.
   io.onTerminate?.((signal) => proxy.stop(128 + (SIGNALS[signal] ?? 15)));
   return proxy.run(io.stdinStream());
 };

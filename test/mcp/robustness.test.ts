@@ -21,17 +21,26 @@ services:
     downscope_mode: none
 `;
 
-const running: RawProxy[] = [];
-afterEach(() => {
-  for (const p of running.splice(0)) if (p.exitCode === undefined) p.child.kill("SIGKILL");
+const running: { p: RawProxy; pids: () => number[] }[] = [];
+afterEach(async () => {
+  // Close the client's end and let the proxy reap its children (the fake server ignores
+  // stdin EOF); only then kill anything left, so no test leaves an orphan behind.
+  for (const { p, pids } of running.splice(0)) {
+    if (p.exitCode === undefined) {
+      p.child.stdin.end();
+      await p.exited().catch(() => p.child.kill("SIGKILL"));
+    }
+    for (const pid of pids()) if (alive(pid)) process.kill(pid, "SIGKILL");
+  }
 });
 
 function proxy(sb: Sandbox, env: Record<string, string> = {}, upstream = [process.execPath, FAKE]) {
   const pids = join(sb.root, "pids");
   mkdirSync(pids, { recursive: true });
   const p = new RawProxy(sb, "fake", upstream, { FAKE_PID_DIR: pids, ...env });
-  running.push(p);
-  return { p, pids: () => readdirSync(pids).map(Number) };
+  const list = () => readdirSync(pids).map(Number);
+  running.push({ p, pids: list });
+  return { p, pids: list };
 }
 
 function resultText(m: Record<string, unknown>): string {
@@ -170,6 +179,27 @@ describe("mcp-proxy robustness", () => {
     await until(() => pids().length === 1, "the upstream to start");
     p.child.kill("SIGTERM");
     expect(await p.exited()).toBe(143);
+    await until(() => pids().every((pid) => !alive(pid)), "the upstream to be gone");
+  });
+
+  /*
+   * Bug: when the client stops reading (closes its end of our stdout), the
+   * next write raised an unhandled EPIPE: the proxy crashed with a stack trace
+   * and left its upstream running.
+   * Fix: a stdout error is handled like a terminating signal.
+   * Proves: the proxy exits 141 without a stack trace and the upstream is gone.
+   */
+  it("shuts down cleanly when the client stops reading", async () => {
+    const sb = sandbox();
+    userPolicy(sb, POLICY);
+    const { p, pids } = proxy(sb);
+    await p.initialize();
+    await until(() => pids().length === 1, "the upstream to start");
+    p.child.stdout.destroy();
+    p.call(1, "echo");
+    p.call(2, "echo");
+    expect(await p.exited()).toBe(141);
+    expect(p.stderr).not.toMatch(/EPIPE|at .*\(node:/);
     await until(() => pids().every((pid) => !alive(pid)), "the upstream to be gone");
   });
 
