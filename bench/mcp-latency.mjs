@@ -3,7 +3,7 @@
 //   npm run build && node bench/mcp-latency.mjs [calls]
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -17,7 +17,10 @@ const everything = join(
 );
 const calls = Number(process.argv[2] ?? 500);
 
-const home = mkdtempSync(join(tmpdir(), "downscope-bench-"));
+// Not under /tmp: downscope refuses to read trusted files from scratch directories.
+const benchRoot = join(homedir(), ".cache", "downscope-bench");
+mkdirSync(benchRoot, { recursive: true, mode: 0o700 });
+const home = mkdtempSync(join(benchRoot, "run-"));
 mkdirSync(join(home, ".config/downscope"), { recursive: true });
 writeFileSync(
   join(home, ".config/downscope/config.yaml"),

@@ -2,8 +2,9 @@
  * Where downscope keeps its files, following the XDG base directory spec.
  * Everything takes the environment as an argument so tests can isolate HOME.
  */
+import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,4 +32,55 @@ export function expandHome(p: string, env: Env): string {
   if (p === "~") return home(env);
   if (p.startsWith("~/")) return join(home(env), p.slice(2));
   return p;
+}
+
+/** Directories any process of the user can write, whatever sandbox the agent runs in. */
+const SCRATCH_ROOTS = ["/tmp", "/var/tmp", "/dev/shm"];
+
+function realpathOfExisting(p: string): string {
+  let cur = p;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(cur), ...rest.reverse());
+    } catch {
+      const parent = dirname(cur);
+      if (parent === cur) return p;
+      rest.push(basename(cur));
+      cur = parent;
+    }
+  }
+}
+
+const inside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+
+/**
+ * downscope's own trusted files (user config, trust store, pins, approvals,
+ * compiled configs, the managed file) are found through HOME, XDG_* and
+ * DOWNSCOPE_MANAGED_CONFIG. The agent can set those for a command it runs
+ * (or inside a script that calls a shim), so a relocation into a place the
+ * agent can write — a temp directory, or the project it works in — would let
+ * it supply its own "trusted" policy or approvals. Such a relocation is
+ * refused. Returns the problem, or undefined. See docs/security-model.md.
+ */
+export function relocationProblem(env: Env, projectRoot: string | undefined): string | undefined {
+  const locations: [string, string][] = [
+    ["XDG_CONFIG_HOME/HOME (user config)", configHome(env)],
+    ["XDG_STATE_HOME/HOME (trust store, pins, approvals)", stateHome(env)],
+    ["XDG_CACHE_HOME/HOME (compiled policies, credentials)", cacheHome(env)],
+    ["DOWNSCOPE_MANAGED_CONFIG", dirname(managedConfigPath(env))],
+  ];
+  const realHome = realpathOfExisting(homedir());
+  const root = projectRoot === undefined ? undefined : realpathOfExisting(projectRoot);
+  // A project at or above the real home cannot be told apart from the home itself.
+  const checkProject = root !== undefined && root !== "/" && !inside(realHome, root);
+  for (const [what, loc] of locations) {
+    const real = realpathOfExisting(loc);
+    const scratch = SCRATCH_ROOTS.find((d) => inside(real, realpathOfExisting(d)));
+    if (scratch !== undefined)
+      return `${what} points into ${scratch} (${loc}), which any process can write; downscope refuses to read its trusted files from there`;
+    if (checkProject && root !== undefined && inside(real, root))
+      return `${what} points into the project (${loc}), which the agent can write; downscope refuses to read its trusted files from there`;
+  }
+  return undefined;
 }

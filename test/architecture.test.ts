@@ -1,8 +1,10 @@
 /**
  * The dependency direction of docs/architecture.md, enforced:
  *   cli → hook | exec | mcp → policy, credentials;  shell and policy are pure cores;
- *   nothing imports cli/ (except the Io type);  only exec/, mcp/ and the
- *   credential-process command reach credentials/;  no import cycles.
+ *   nothing imports cli/ (except the Io type);  credentials/ is reached only
+ *   from exec/, mcp/ and cli/ (the composition root: credential-process,
+ *   cache clear, install aws) — never from the hook, shell, policy or audit;
+ *   no import cycles.
  * Runtime imports only: `import type` is erased and cannot create a cycle.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -49,8 +51,8 @@ describe("architecture", () => {
           ["hook", "exec", "mcp", "credentials", "cli", "audit"].includes(to)
         )
           violations.push(`${f} imports ${dep}: ${from}/ is a pure core`);
-        if (to === "credentials" && !["exec", "mcp", "credentials"].includes(from) && f !== "cli/credential-process.ts")
-          violations.push(`${f} imports ${dep}: only exec/, mcp/ and credential-process reach credentials/`);
+        if (to === "credentials" && !["exec", "mcp", "credentials", "cli"].includes(from))
+          violations.push(`${f} imports ${dep}: only exec/, mcp/ and cli/ reach credentials/`);
       }
     }
     expect(violations).toEqual([]);

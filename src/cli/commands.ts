@@ -55,6 +55,17 @@ export const COMMANDS: Record<string, CommandEntry> = {
       "  set it up with `downscope install mcp --server NAME`; see docs/mcp.md",
     load: async () => (await import("./mcp-proxy.js")).mcpProxy,
   },
+  "credential-process": {
+    summary: "print a downscoped AWS credential as credential_process JSON (for ~/.aws/config)",
+    usage:
+      "downscope credential-process [--service NAME] [--rule NAME | --for-argv ARGS...] [--source-profile P] [--policy NAME|FILE] [--role-arn ARN] [--duration SECONDS]",
+    load: async () => (await import("./credential-process.js")).credentialProcess,
+  },
+  cache: {
+    summary: "manage cached scoped credentials (clear)",
+    usage: "downscope cache clear",
+    load: async () => (await import("./cache.js")).cache,
+  },
   shims: {
     summary: "write the PATH shims (gh, aws, gcloud, kubectl, custom) and pin the real binaries",
     usage: "downscope shims install [--dir D] [--repin]",

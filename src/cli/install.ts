@@ -13,6 +13,10 @@ export const INSTALL_TARGETS: Record<string, Target> = {
     summary: "route an MCP server of .mcp.json (or Cursor, VS Code) through downscope mcp-proxy",
     load: () => import("./install-mcp.js"),
   },
+  aws: {
+    summary: "a profile in ~/.aws/config whose credential_process is downscope",
+    load: () => import("./install-aws.js"),
+  },
 };
 
 function dispatch(kind: "install" | "uninstall"): Command {

@@ -3,6 +3,8 @@ import { findProjectConfig, readConfigText } from "../policy/load.js";
 import { lintConfig, type LintIssue } from "../policy/lint.js";
 import { parseConfig } from "../policy/parse.js";
 import { managedConfigPath, userConfigPath } from "../paths.js";
+import { awsPolicyFileCheck } from "../credentials/aws-policy.js";
+import { packageRoot } from "../package-root.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
@@ -28,7 +30,10 @@ export const lint: Command = async (argv, io) => {
     try {
       const result = parseConfig(readConfigText(file), file);
       if (!result.ok) found.push(...result.issues.map((i) => ({ ...i, severity: "error" as const })));
-      else found.push(...lintConfig(result.config, file, result.doc, result.lineCounter));
+      else
+        found.push(
+          ...lintConfig(result.config, file, result.doc, result.lineCounter, [awsPolicyFileCheck(file, packageRoot())]),
+        );
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       found.push(...e.issues.map((i) => ({ ...i, severity: "error" as const })));

@@ -25,6 +25,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { CredentialUnavailable } from "../errors.js";
 import { cacheHome, type Env } from "../paths.js";
 
 export interface CacheEntry<T> {
@@ -43,6 +44,8 @@ export interface CacheOptions {
   lockTimeoutMs?: number;
   /** A lock older than this is considered abandoned (default 120 s). */
   staleLockMs?: number;
+  /** Shape check of a cached value; an entry that fails it is ignored and replaced like a corrupt one. */
+  isValid?: (value: unknown) => boolean;
 }
 
 export function cacheKey(parts: unknown): string {
@@ -61,7 +64,9 @@ function ensurePrivateDir(dir: string): void {
     (typeof process.getuid === "function" && st.uid !== process.getuid()) ||
     (st.mode & 0o077) !== 0
   ) {
-    throw new Error(`cache directory ${dir} is not a private directory owned by you (expected mode 0700)`);
+    throw new CredentialUnavailable(
+      `cache directory ${dir} is not a private directory owned by you (expected mode 0700); remove it or run \`downscope cache clear\``,
+    );
   }
 }
 
@@ -77,6 +82,7 @@ export function readCached<T>(key: string, opts: CacheOptions): CacheEntry<T> | 
     if (!Number.isFinite(expires)) return undefined;
     const margin = (opts.marginSeconds ?? 300) * 1000;
     if (expires - margin <= opts.now().getTime()) return undefined;
+    if (opts.isValid && !opts.isValid(entry.value)) return undefined;
     return entry;
   } catch {
     return undefined;
@@ -138,7 +144,9 @@ export async function getOrMint<T>(
       /* lock gone: retry */
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for another downscope process to refresh a credential (lock ${lock})`);
+      throw new CredentialUnavailable(
+        `timed out waiting for another downscope process to refresh a credential (lock ${lock}); if none is running, remove the lock`,
+      );
   }
 }
 

@@ -73,8 +73,22 @@ export function parseExecArgs(argv: readonly string[]): {
   return { explain, help: false, ...(binary !== undefined ? { binary } : {}), args };
 }
 
-function redact(value: string, secrets: readonly string[]): string {
-  return secrets.some((s) => s !== "" && value.includes(s)) ? "<redacted>" : shellQuote(value);
+/** Values --explain may show; every other value is redacted, secret or not. */
+const SHOWN = new Set([
+  "PATH",
+  "DOWNSCOPE_EXEC_DEPTH",
+  "GH_CONFIG_DIR",
+  "GH_DATA_DIR",
+  "GH_STATE_DIR",
+  "GH_PAGER",
+  "GH_HOST",
+  "GH_REPO",
+  "KUBECONFIG",
+]);
+
+function redact(name: string, value: string, secrets: readonly string[]): string {
+  if (secrets.some((s) => s !== "" && value.includes(s))) return "<redacted>";
+  return SHOWN.has(name) ? shellQuote(value) : "<redacted>";
 }
 
 export function formatPlan(plan: ExecPlan, parentEnv: Io["env"]): string {
@@ -89,7 +103,7 @@ export function formatPlan(plan: ExecPlan, parentEnv: Io["env"]): string {
   lines.push(`grant:    ${plan.grant.mode}${slot} from ${plan.grant.layer} config ${plan.grant.file}`);
   lines.push(`binary:   ${plan.file} (${plan.resolved.how})`);
   lines.push(`argv:     ${plan.argv.map(shellQuote).join(" ")}`);
-  for (const k of [...diff.set, ...diff.changed]) lines.push(`env set:  ${k}=${redact(plan.env[k]!, plan.secrets)}`);
+  for (const k of [...diff.set, ...diff.changed]) lines.push(`env set:  ${k}=${redact(k, plan.env[k]!, plan.secrets)}`);
   for (const k of diff.removed) lines.push(`env del:  ${k}`);
   if (plan.passthrough) lines.push(`note:     ${plan.passthrough}`);
   for (const n of d.notes) lines.push(`note:     ${n}`);

@@ -89,13 +89,22 @@ export function lookPath(input: ResolveInput): string | undefined {
   return undefined;
 }
 
+/** Is p (a realpath) inside the working directory or a temp directory (where an agent drops files)? */
+export function inScratchLocation(real: string, cwd: string): boolean {
+  for (const d of [cwd, tmpdir(), "/tmp", "/var/tmp", "/dev/shm"]) {
+    if (d === "") continue;
+    const rd = realpathOr(d) ?? d;
+    if (rd !== "/" && isInside(real, rd)) return true;
+  }
+  return false;
+}
+
 /** Is p (a realpath) a binary the agent cannot have written? See the header. */
 export function isSystemBinary(real: string, cwd: string, home: string | undefined): boolean {
-  const tmp = realpathOr(tmpdir()) ?? tmpdir();
-  for (const d of [cwd, home, tmp, "/tmp", "/var/tmp", "/dev/shm"]) {
-    if (d === undefined || d === "") continue;
-    const rd = realpathOr(d) ?? d;
-    if (rd !== "/" && isInside(real, rd)) return false;
+  if (inScratchLocation(real, cwd)) return false;
+  if (home !== undefined && home !== "") {
+    const rh = realpathOr(home) ?? home;
+    if (rh !== "/" && isInside(real, rh)) return false;
   }
   let p = real;
   for (;;) {

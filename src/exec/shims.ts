@@ -21,6 +21,7 @@ import {
 import { join } from "node:path";
 import { dataHome, type Env } from "../paths.js";
 import { readPins, writePins } from "./pins.js";
+import { isInside } from "../policy/match.js";
 import { lookPath, SHIMS_MARKER } from "./resolve-binary.js";
 
 export const defaultShimsDir = (env: Env) => join(dataHome(env), "shims");
@@ -46,6 +47,8 @@ export interface ShimsReport {
   pinned: Record<string, string>;
   kept: Record<string, string>;
   notFound: string[];
+  /** Found inside the working directory (the project): not pinned. */
+  refused: Record<string, string>;
 }
 
 export interface InstallShimsOptions {
@@ -66,9 +69,28 @@ function writeAtomic(path: string, text: string, mode: number): void {
   renameSync(tmp, path);
 }
 
+function insideDir(real: string, dir: string): boolean {
+  let d: string;
+  try {
+    d = realpathSync(dir);
+  } catch {
+    d = dir;
+  }
+  return d !== "/" && isInside(real, d);
+}
+
 export function installShims(opts: InstallShimsOptions): ShimsReport {
   const { dir } = opts;
-  const report: ShimsReport = { dir, written: [], removed: [], skipped: [], pinned: {}, kept: {}, notFound: [] };
+  const report: ShimsReport = {
+    dir,
+    written: [],
+    removed: [],
+    skipped: [],
+    pinned: {},
+    kept: {},
+    notFound: [],
+    refused: {},
+  };
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const marker = join(dir, SHIMS_MARKER);
   if (!existsSync(marker)) writeFileSync(marker, "downscope shims directory; see docs/exec.md\n", { mode: 0o644 });
@@ -137,6 +159,12 @@ export function installShims(opts: InstallShimsOptions): ShimsReport {
       report.notFound.push(name);
       continue;
     }
+    // Never pin something the project put on PATH (a cloned repo's ./gh via `.`,
+    // ./bin or node_modules/.bin): session-start runs this in the project.
+    if (insideDir(realpathSync(found), opts.cwd)) {
+      report.refused[name] = found;
+      continue;
+    }
     pins.set(name, found);
     report.pinned[name] = found;
     changed = true;
@@ -151,6 +179,8 @@ export function formatShimsReport(r: ShimsReport): string {
   for (const [k, v] of Object.entries(r.kept)) lines.push(`  kept pin ${k} -> ${v}`);
   for (const k of r.notFound)
     lines.push(`  ${k}: not found on PATH; not pinned (it will not run until it is installed)`);
+  for (const [k, v] of Object.entries(r.refused))
+    lines.push(`  ${k}: ${v} is inside the project; not pinned (set binary_path if it really is the one)`);
   for (const k of r.skipped) lines.push(`  ${k}: not a plain command name; no shim written`);
   for (const k of r.removed) lines.push(`  removed stale shim ${k}`);
   return lines.join("\n") + "\n";

@@ -6,6 +6,7 @@ import type { Document, LineCounter } from "yaml";
 import type { ConfigIssue } from "../errors.js";
 import { decide } from "./evaluate.js";
 import type { Invocation } from "./invocation.js";
+import { awsInlinePolicyCheck } from "./iam.js";
 import { formatPath, positionOf } from "./parse.js";
 import type { Policy } from "./policy.js";
 import type { Config, Match, Rule } from "./schema.js";
@@ -104,7 +105,7 @@ export function lintConfig(
       }
     });
   }
-  for (const check of extraChecks) check(config, report);
+  for (const check of [awsInlinePolicyCheck, ...extraChecks]) check(config, report);
   return issues;
 }
 

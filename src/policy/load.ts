@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { cacheHome, managedConfigPath, trustStorePath, userConfigPath, type Env } from "../paths.js";
+import { cacheHome, managedConfigPath, relocationProblem, trustStorePath, userConfigPath, type Env } from "../paths.js";
 import { readPrivateJson, writePrivateJson } from "../private-store.js";
 import type { Layer, LayerName, Policy } from "./policy.js";
 import type { Config } from "./schema.js";
@@ -126,10 +126,15 @@ export async function loadLayer(
  * named DOWNSCOPE_CONFIG that does not exist is an error (the user asked for it).
  */
 export async function loadPolicy({ cwd, env }: LoadOptions): Promise<Policy> {
+  const projectFile = findProjectConfig(cwd, env);
+  const projectRoot =
+    projectFile !== undefined && env.DOWNSCOPE_CONFIG === undefined ? dirname(dirname(projectFile)) : cwd;
+  const problem = relocationProblem(env, projectRoot);
+  if (problem !== undefined) throw new ConfigError([{ file: "(environment)", path: "", message: problem }]);
   const candidates: [LayerName, string | undefined, boolean][] = [
     ["managed", managedConfigPath(env), false],
     ["user", userConfigPath(env), false],
-    ["project", findProjectConfig(cwd, env), env.DOWNSCOPE_CONFIG !== undefined],
+    ["project", projectFile, env.DOWNSCOPE_CONFIG !== undefined],
   ];
   const trust = readTrustStore(trustStorePath(env));
   const layers: Layer[] = [];

@@ -47,6 +47,19 @@ describe("shims", () => {
     expect(readPins(sb.env).get("gh")).toBe(gh);
   });
 
+  it("does not pin a binary inside the project (a cloned repo's ./gh on PATH)", async () => {
+    const sb = execSandbox();
+    sb.userConfig(CONFIG());
+    sb.write(join(sb.project, "bin/gh"), "#!/bin/sh\n", 0o755);
+    const r = await runCli(["shims", "install", "--dir", join(sb.root, "shims")], {
+      env: { ...sb.env, PATH: `./bin:${sb.env.PATH}` },
+      cwd: sb.project,
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/gh: .*bin\/gh is inside the project; not pinned/);
+    expect(readPins(sb.env).has("gh")).toBe(false);
+  });
+
   it("shims install without a subcommand is a usage error", async () => {
     const sb = execSandbox();
     expect((await runCli(["shims"], { env: sb.env, cwd: sb.project })).code).toBe(64);

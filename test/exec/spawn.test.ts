@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createApproval } from "../../src/approval/approval.js";
 import { EXEC_BIN, execSandbox, parseEnv, run, runExec, waitFor, type ExecSandbox } from "./helpers.js";
 
 const TOKEN = "fake-gh-token-ro-123";
@@ -173,6 +174,59 @@ services:
     const r = await runExec(["gh", "x"], { env, cwd: sb.project });
     expect(r.code).toBe(70);
     expect(r.stderr).toMatch(/looks like a loop/);
+  });
+
+  it("a broken policy denies with exit 78 and file:line:col", async () => {
+    const { sb, gh, env } = setup();
+    const file = sb.userConfig("version: 1\nservices:\n  gh:\n    default_action: maybe\n");
+    const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.project });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("downscope: denied: the policy cannot be loaded, so nothing runs:");
+    expect(r.stderr).toMatch(new RegExp(`${file}:4:\\d+: services.gh.default_action: `));
+    expect(existsSync(`${gh}.rec.argv`)).toBe(false);
+  });
+
+  it("review without an approval: exit 77, tells the human to run it", async () => {
+    const { sb, gh, env } = setup();
+    sb.userConfig(`
+version: 1
+services:
+  gh:
+    binary_path: ${gh}
+    token_slots: { ro: { env_var: GH_RO_SRC } }
+    default_slot: ro
+    rules: [ { name: pr merge needs a human, match: { command: [pr, merge] }, action: review } ]
+`);
+    const r = await runExec(["gh", "pr", "merge", "1"], {
+      env: { ...env, DOWNSCOPE_APPROVAL: "forged-nonce-aaaaaaaaaaaaaaaa" },
+      cwd: sb.project,
+    });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toMatch(
+      /review required by rule "pr merge needs a human".*unknown or was already used.*run it in their own terminal/,
+    );
+    expect(existsSync(`${gh}.rec.argv`)).toBe(false);
+  });
+
+  it("review with the hook's approval runs once, without DOWNSCOPE_APPROVAL in the child", async () => {
+    const { sb, gh, env } = setup();
+    sb.userConfig(`
+version: 1
+services:
+  gh:
+    binary_path: ${gh}
+    token_slots: { ro: { env_var: GH_RO_SRC } }
+    default_slot: ro
+    rules: [ { name: pr merge needs a human, match: { command: [pr, merge] }, action: review } ]
+`);
+    const nonce = createApproval("gh", ["pr", "merge", "1"], sb.env);
+    const approved = { ...env, DOWNSCOPE_APPROVAL: nonce };
+    const r = await runExec(["gh", "pr", "merge", "1"], { env: approved, cwd: sb.project });
+    expect(r.code).toBe(0);
+    const childEnv = parseEnv(readFileSync(`${gh}.rec.env`, "utf8"));
+    expect(childEnv.GH_TOKEN).toBe(TOKEN);
+    expect(childEnv.DOWNSCOPE_APPROVAL).toBeUndefined();
+    expect((await runExec(["gh", "pr", "merge", "1"], { env: approved, cwd: sb.project })).code).toBe(77);
   });
 
   it("usage errors", async () => {

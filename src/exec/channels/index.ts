@@ -7,7 +7,8 @@ import type { Channel } from "../channel.js";
 export const CHANNELS: Record<string, () => Promise<Channel>> = {
   gh: async () => (await import("./gh.js")).channel,
   kubectl: async () => (await import("./kubectl.js")).channel,
-  // aws, gcloud: one file each under this directory (their own issues)
+  aws: async () => (await import("./aws.js")).channel,
+  // gcloud: its own file under this directory (its own issue)
 };
 
 export const customChannel = async (): Promise<Channel> => (await import("./custom.js")).channel;
