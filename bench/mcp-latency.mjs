@@ -77,6 +77,8 @@ try {
     everything,
     "stdio",
   ]);
+  const probe = await proxied.client.callTool({ name: "echo", arguments: { message: "probe" } });
+  if (probe.isError) throw new Error(`the proxy denied the benchmark call: ${JSON.stringify(probe.content)}`);
   for (let i = 0; i < 50; i++) await Promise.all([call(direct, i), call(proxied, i)]);
   direct.times = [];
   proxied.times = [];
