@@ -101,6 +101,8 @@ interface InFlight {
   instance?: Instance;
   upstreamId?: number;
   cancelled: boolean;
+  /** Called when the client cancels while downscope itself holds the request (review question open). */
+  onCancel?: () => void;
 }
 
 const idKey = (id: RequestId) => `${typeof id}:${String(id)}`;
@@ -265,7 +267,7 @@ export class McpProxy {
         }
         const inflight: InFlight = { cancelled: false };
         this.inFlight.set(idKey(req.id), inflight);
-        const accepted = await this.askHuman(plan.text, tool, args);
+        const accepted = await this.askHuman(plan.text, tool, args, inflight);
         if (inflight.cancelled) return;
         this.inFlight.delete(idKey(req.id));
         if (!accepted) {
@@ -310,28 +312,37 @@ export class McpProxy {
   }
 
   /** Ask through elicitation/create (form mode, no fields): only an explicit accept approves. */
-  private async askHuman(text: string, tool: string, args: Record<string, unknown>): Promise<boolean> {
+  private async askHuman(
+    text: string,
+    tool: string,
+    args: Record<string, unknown>,
+    inflight: InFlight,
+  ): Promise<boolean> {
     let shown = JSON.stringify(args);
     if (shown.length > 2000) shown = shown.slice(0, 2000) + "…";
     const params: ElicitRequest["params"] = {
       message: `${text}\n\nTool: ${this.o.server}/${tool}\nArguments: ${shown}\n\nAccept to run this call once; decline or cancel to block it.`,
       requestedSchema: { type: "object", properties: {} },
     };
-    try {
-      const r = await this.requestClient("elicitation/create", params);
-      const result = r.result as ElicitResult | undefined;
-      return r.error === undefined && result?.action === "accept";
-    } catch {
-      return false;
-    }
-  }
-
-  private requestClient(method: string, params: Record<string, unknown>): Promise<JSONRPCResponse> {
     const id = this.nextClientId++;
-    return new Promise((resolve) => {
+    const r = await new Promise<JSONRPCResponse | undefined>((resolve) => {
       this.toClient.set(id, { kind: "internal", resolve });
-      this.o.write(serialize({ jsonrpc: "2.0", id, method, params }));
+      // The call was cancelled while the question is open: withdraw the question too.
+      inflight.onCancel = () => {
+        this.toClient.delete(id);
+        this.o.write(
+          serialize({
+            jsonrpc: "2.0",
+            method: "notifications/cancelled",
+            params: { requestId: id, reason: "the tool call was cancelled" },
+          }),
+        );
+        resolve(undefined);
+      };
+      this.o.write(serialize({ jsonrpc: "2.0", id, method: "elicitation/create", params }));
     });
+    const result = r?.result as ElicitResult | undefined;
+    return r !== undefined && r.error === undefined && result?.action === "accept";
   }
 
   private hideDenied(result: Record<string, unknown>): void {
@@ -402,6 +413,7 @@ export class McpProxy {
         const f = this.inFlight.get(idKey(rid));
         if (!f) return;
         f.cancelled = true;
+        f.onCancel?.();
         if (f.instance && f.upstreamId !== undefined) {
           f.instance.pending.delete(f.upstreamId);
           f.instance.upstream.send(serialize({ ...n, params: { ...n.params, requestId: f.upstreamId } }));

@@ -166,6 +166,32 @@ describe("mcp-proxy with server-everything", () => {
     expect(asked).toHaveLength(2);
   });
 
+  it("withdraws its review question when the client cancels the call", async () => {
+    const sb = sandbox();
+    const c = await start(sb, { elicitation: {} });
+    let withdrawn = false;
+    let asked = false;
+    c.client.setRequestHandler(ElicitRequestSchema, (_req, extra) => {
+      asked = true;
+      return new Promise((resolve) =>
+        extra.signal.addEventListener("abort", () => {
+          withdrawn = true;
+          resolve({ action: "cancel" });
+        }),
+      );
+    });
+    const ac = new AbortController();
+    const call = c.client
+      .callTool({ name: "echo", arguments: { message: "danger later" } }, undefined, { signal: ac.signal })
+      .catch((e: unknown) => String(e));
+    await until(() => asked, "the review question");
+    ac.abort("changed my mind");
+    expect(await call).toMatch(/abort|cancel|changed my mind/i);
+    await until(() => withdrawn, "the question to be withdrawn");
+    // The proxy is still fine afterwards.
+    expect(text(await c.client.callTool({ name: "echo", arguments: { message: "ok" } }))).toContain("ok");
+  });
+
   it("passes progress notifications from a slot instance and routes sampling back to its instance", async () => {
     const sb = sandbox();
     const c = await start(sb, { sampling: {} });
