@@ -1,6 +1,7 @@
 import { formatIssue } from "../errors.js";
 import { findProjectConfig, readConfigText } from "../policy/load.js";
 import { lintConfig, type LintIssue } from "../policy/lint.js";
+import { gcpLintCheck } from "../policy/lint-gcp.js";
 import { parseConfig } from "../policy/parse.js";
 import { managedConfigPath, userConfigPath } from "../paths.js";
 import { awsPolicyFileCheck } from "../credentials/aws-policy.js";
@@ -32,7 +33,10 @@ export const lint: Command = async (argv, io) => {
       if (!result.ok) found.push(...result.issues.map((i) => ({ ...i, severity: "error" as const })));
       else
         found.push(
-          ...lintConfig(result.config, file, result.doc, result.lineCounter, [awsPolicyFileCheck(file, packageRoot())]),
+          ...lintConfig(result.config, file, result.doc, result.lineCounter, [
+            awsPolicyFileCheck(file, packageRoot()),
+            gcpLintCheck,
+          ]),
         );
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;

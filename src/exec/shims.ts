@@ -33,9 +33,12 @@ export function shimScript(name: string): string {
 # ${SHIM_TAG}: runs ${name} through downscope-exec, which decides the call
 # against the policy and hands the real ${name} only the scoped credential.
 # See docs/exec.md. Finds downscope-exec relative to this file.
+# The wrapper runs on Node: variables that would load code into it or change
+# whom it trusts for TLS are dropped before it starts.
 here=$(dirname -- "$0")
-if [ -x "$here/downscope-exec" ]; then exec "$here/downscope-exec" -- ${name} "$@"; fi
-exec "$here/../bin/downscope-exec.js" -- ${name} "$@"
+clean="-u NODE_OPTIONS -u NODE_EXTRA_CA_CERTS -u NODE_PATH -u NODE_TLS_REJECT_UNAUTHORIZED"
+if [ -x "$here/downscope-exec" ]; then exec env $clean "$here/downscope-exec" -- ${name} "$@"; fi
+exec env $clean "$here/../bin/downscope-exec.js" -- ${name} "$@"
 `;
 }
 

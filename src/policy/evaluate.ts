@@ -4,8 +4,8 @@
  * go down:
  *   1. a deny from any layer (trusted or not) wins, most general layer first;
  *   2. then the built-in guards (credential-printing subcommands, credential
- *      and endpoint flags) deny, unless a trusted layer has an explicit allow
- *      rule for the command;
+ *      and endpoint flags) deny, unless the matching allow rule of a trusted
+ *      layer sets `override_guards: true`;
  *   3. then a review from any layer;
  *   4. otherwise allow, with the credential of the most specific TRUSTED layer
  *      (its matching rule, or its defaults). An untrusted project file cannot
@@ -115,8 +115,12 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
     };
   }
 
-  const explicitTrustedAllow = results.some((r) => r.rule && r.action === "allow" && r.layer.trusted);
-  if (inv.kind === "cli" && !explicitTrustedAllow) {
+  // A guard yields only to a trusted allow rule that says so: a broad rule
+  // like `command: ["*", "get-*"]` must not re-open `aws sts get-session-token`.
+  const guardOverride = results.some(
+    (r) => r.rule?.override_guards === true && r.action === "allow" && r.layer.trusted,
+  );
+  if (inv.kind === "cli" && !guardOverride) {
     for (const g of GUARDS[binary] ?? []) {
       const m = matches(g.match, "deny", inv, ctx);
       if (m !== undefined) {
@@ -126,7 +130,7 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
           source: "guard",
           rule: { layer: "managed", file: "(built-in)", index: -1, name: g.name },
           matched: m,
-          reason: `${g.reason}; a trusted policy may re-allow it with an explicit allow rule`,
+          reason: `${g.reason}; a trusted policy may re-allow it with an allow rule that sets override_guards: true`,
         };
       }
     }

@@ -4,7 +4,7 @@
  * Letting the agent run them would hand it a token to use outside downscope.
  *
  * They apply to every service whose binary is one of these CLIs, after the
- * policy's own rules: an explicit allow rule in a trusted layer re-allows one,
+ * policy's own rules: a trusted allow rule with `override_guards: true` re-allows one,
  * a default allow does not. See docs/exec.md for the research behind the list.
  */
 import type { Match } from "./schema.js";
@@ -74,6 +74,24 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
       match: { command: ["sts", "get-session-token"] },
       reason: "it mints credentials that escape the session policy",
     },
+    {
+      name: "aws sts credential minting",
+      match: {
+        command: ["sts", "assume-role|assume-role-with-saml|assume-role-with-web-identity|get-federation-token"],
+      },
+      reason: "it mints credentials that escape the session policy",
+    },
+    {
+      name: "aws ecr get-login-password",
+      match: { command: ["ecr|ecr-public", "get-login-password|get-authorization-token"] },
+      reason: cred,
+    },
+    { name: "aws eks get-token", match: { command: ["eks", "get-token"] }, reason: cred },
+    {
+      name: "aws codeartifact get-authorization-token",
+      match: { command: ["codeartifact", "get-authorization-token"] },
+      reason: cred,
+    },
     { name: "aws --profile", match: { flags: ["--profile"] }, reason: select },
     { name: "aws endpoint override", match: { flags: ["--endpoint-url"] }, reason: endpoint },
   ],
@@ -89,6 +107,24 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
       match: { command: ["iam", "service-accounts", "keys", "create"] },
       reason: cred,
     },
+    { name: "gcloud config config-helper", match: { command: ["config", "config-helper"] }, reason: cred },
+    {
+      name: "gcloud alpha/beta config config-helper",
+      match: { command: ["alpha|beta|preview", "config", "config-helper"] },
+      reason: cred,
+    },
+    // Release tracks carry the same command groups (gcloud beta auth print-access-token).
+    { name: "gcloud alpha/beta auth", match: { command: ["alpha|beta|preview", "auth"] }, reason: cred },
+    {
+      name: "gcloud alpha/beta config set",
+      match: { command: ["alpha|beta|preview", "config", "set"] },
+      reason: "it changes stored settings, including the account",
+    },
+    {
+      name: "gcloud alpha/beta service account keys create",
+      match: { command: ["alpha|beta|preview", "iam", "service-accounts", "keys", "create"] },
+      reason: cred,
+    },
     {
       name: "gcloud credential flags",
       match: {
@@ -98,9 +134,18 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
           "--account",
           "--credential-file-override",
           "--configuration",
+          // Hidden global flags (calliope/cli.py): another token or an authority header.
+          "--authorization-token-file",
+          "--authority-selector",
         ],
       },
       reason: select,
+    },
+    {
+      // A YAML file of flags: it can carry any of the flags above past the argv check.
+      name: "gcloud --flags-file",
+      match: { flags: ["--flags-file"] },
+      reason: "the file can carry credential-selecting flags that downscope cannot see",
     },
   ],
 };

@@ -142,10 +142,20 @@ export const RuleSchema = z
       .array(z.string())
       .optional()
       .describe("Argument strings (or MCP tool names) that this rule must decide. `lint` checks them."),
+    override_guards: z
+      .boolean()
+      .optional()
+      .describe(
+        "allow rules only: also allow what a built-in guard denies (a credential-printing subcommand, a credential or endpoint flag). Honoured only from a trusted layer. Without it, a broad allow rule never re-opens a guarded command.",
+      ),
   })
   .refine((r) => r.slot === undefined || r.action === "allow", {
     message: "`slot` only applies to allow rules: a deny or review rule hands out no credential",
     path: ["slot"],
+  })
+  .refine((r) => r.override_guards !== true || r.action === "allow", {
+    message: "`override_guards` only applies to allow rules",
+    path: ["override_guards"],
   })
   .refine((r) => r.policy === undefined || r.policy_file === undefined, {
     message: "give either `policy` or `policy_file`, not both",

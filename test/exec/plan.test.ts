@@ -372,7 +372,7 @@ services:
     allowed_hosts: [k8s-2.example.com]
     token_slots: { viewer: { env_var: KUBE_VIEWER_SRC, host: k8s.example.com } }
     default_slot: viewer
-    rules: [ { name: other servers, match: { flags: ["--server", "-s"] }, action: allow } ]
+    rules: [ { name: other servers, match: { flags: ["--server", "-s"] }, action: allow, override_guards: true } ]
 `);
     const env = { ...sb.env, KUBE_VIEWER_SRC: "fake-kube-viewer-token" };
     const deps = { now: () => new Date(), selfPaths: [], makeRunDir: () => createRunDir(env) };

@@ -92,3 +92,52 @@ services:
     expect(d.grant?.slot).toBe("ro");
   });
 });
+
+/**
+ * Bypass: a broad read rule (`aws ["*", "get-*"]`) re-opened guarded commands
+ * such as `aws sts get-session-token` because any explicit allow beat a guard.
+ * Fix: only an allow rule with `override_guards: true` (trusted) does.
+ */
+describe("built-in guards yield only to override_guards", () => {
+  const yaml = (extra: string) => `
+version: 1
+services:
+  aws:
+    downscope_mode: none
+    rules:
+      - { name: reads, match: { command: ["*", "get-session-token|get-caller-identity"] }, action: allow${extra} }
+`;
+  const inv = cli("aws sts get-session-token");
+  it("a broad allow does not re-open a guard", () => {
+    expect(decide(policyOf(layer(yaml(""))), inv)).toMatchObject({ action: "deny", source: "guard" });
+  });
+  it("override_guards in a trusted layer does", () => {
+    expect(decide(policyOf(layer(yaml(", override_guards: true"))), inv)).toMatchObject({
+      action: "allow",
+      source: "rule",
+    });
+  });
+  it("override_guards in an untrusted layer does not", () => {
+    expect(decide(policyOf(layer(yaml(", override_guards: true"), "project", false)), inv)).toMatchObject({
+      action: "deny",
+      source: "guard",
+    });
+  });
+});
+
+/** Credential-printing doors beyond the first list (found by the attack pack's authors). */
+describe("more built-in guards", () => {
+  const p = policyOf(
+    layer("version: 1\nservices:\n  aws: { downscope_mode: none }\n  gcloud: { downscope_mode: none }\n"),
+  );
+  it.each([
+    ["aws ecr get-login-password", "aws ecr get-login-password"],
+    ["aws eks get-token --cluster-name c", "aws eks get-token"],
+    ["aws sts assume-role --role-arn arn:aws:iam::1:role/x --role-session-name s", "aws sts credential minting"],
+    ["aws codeartifact get-authorization-token --domain d", "aws codeartifact get-authorization-token"],
+    ["gcloud config config-helper --format json", "gcloud config config-helper"],
+    ["gcloud beta config config-helper", "gcloud alpha/beta config config-helper"],
+  ])("%s → %s", (cmd, guard) => {
+    expect(decide(p, cli(cmd))).toMatchObject({ action: "deny", source: "guard", rule: { name: guard } });
+  });
+});

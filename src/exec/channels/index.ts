@@ -8,7 +8,7 @@ export const CHANNELS: Record<string, () => Promise<Channel>> = {
   gh: async () => (await import("./gh.js")).channel,
   kubectl: async () => (await import("./kubectl.js")).channel,
   aws: async () => (await import("./aws.js")).channel,
-  // gcloud: its own file under this directory (its own issue)
+  gcloud: async () => (await import("./gcloud.js")).channel,
 };
 
 export const customChannel = async (): Promise<Channel> => (await import("./custom.js")).channel;

@@ -173,7 +173,7 @@ export const channel: Channel = async (input) => {
         : `kubectl: the current context's server ${server} is not the host the slot's token is for (${allowed.join(", ")}); no credential is sent there`,
     );
 
-  // -s/--server is a built-in guard; a trusted allow rule may re-allow it, but
+  // -s/--server is a built-in guard; a trusted allow rule with override_guards may re-allow it, but
   // the token still goes only to a host the config names.
   for (const v of [...flagValues(input.args, "--server"), ...flagValues(input.args, "-s")])
     if (token !== undefined && !serverAllowed(v, allowed))
