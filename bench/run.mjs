@@ -1,0 +1,292 @@
+// `npm run bench`: the figures of issue 9, side by side in one run, as ratios.
+// Whole-process figures time child processes (bench/harness.mjs); in-process
+// figures use tinybench. Writes bench/results/latest.json. Informs, never gates.
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { Bench } from "tinybench";
+import { haveGnuTime, measure } from "./harness.mjs";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const DS = join(ROOT, "bin/downscope.js");
+const DSX = join(ROOT, "bin/downscope-exec.js");
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+if (!haveGnuTime()) throw new Error("bench needs GNU time at /usr/bin/time (Debian package `time`)");
+
+// A sandbox outside temp dirs (downscope refuses trusted files there) and outside the real config.
+const base = join(homedir(), ".cache", "downscope-bench");
+mkdirSync(base, { recursive: true, mode: 0o700 });
+const root = mkdtempSync(join(base, "run-"));
+const home = join(root, "home");
+const project = join(root, "project");
+mkdirSync(join(project, ".claude"), { recursive: true });
+mkdirSync(home, { recursive: true });
+const env = {
+  PATH: process.env.PATH,
+  HOME: home,
+  XDG_CONFIG_HOME: join(home, ".config"),
+  XDG_STATE_HOME: join(home, ".state"),
+  XDG_CACHE_HOME: join(home, ".cache"),
+  XDG_DATA_HOME: join(home, ".data"),
+  DOWNSCOPE_MANAGED_CONFIG: join(root, "managed.yaml"),
+  GITHUB_TOKEN_READONLY: "fake-bench-token-ro",
+  GITHUB_TOKEN_ORG_WRITE: "fake-bench-token-rw",
+};
+// A stand-in gh that exits at once, pinned through the trusted user config.
+const standIn = join(root, "bin", "gh");
+mkdirSync(join(root, "bin"));
+writeFileSync(standIn, "#!/bin/sh\nexit 0\n");
+chmodSync(standIn, 0o755);
+// A realistic project policy: the developer starter policy.
+writeFileSync(
+  join(project, ".claude/downscoping.yaml"),
+  readFileSync(join(ROOT, "policies/developer.yaml"), "utf8").replace(
+    /^  gh:\n/m,
+    `  gh:\n    binary_path: ${standIn}\n`,
+  ),
+);
+mkdirSync(join(home, ".config/downscope"), { recursive: true });
+writeFileSync(join(home, ".config/downscope/config.yaml"), "version: 1\nservices: {}\n");
+spawnSync(process.execPath, [DS, "trust"], { cwd: project, env });
+
+const results = { machine: machine(), date: new Date().toISOString(), runs: RUNS, figures: {} };
+const rows = [];
+const row = (name, value, unit, baseline, ratio, target) => {
+  rows.push({ name, value, unit, baseline, ratio, target, met: target === undefined ? undefined : ratio <= target });
+};
+
+// --- whole-process figures -------------------------------------------------
+const hookPayload = (command) =>
+  JSON.stringify({
+    hook_event_name: "PreToolUse",
+    tool_name: "Bash",
+    tool_input: { command, description: "bench" },
+    cwd: project,
+    session_id: "bench",
+    permission_mode: "default",
+    tool_use_id: "t1",
+  });
+const haveHook = spawnSync(process.execPath, [DS, "hook", "--help"], { env }).status === 0;
+const cases = [
+  { name: "node -e ''", file: process.execPath, args: ["-e", ""], env, cwd: project },
+  { name: "stand-in gh", file: standIn, args: ["pr", "list"], env, cwd: project },
+  { name: "downscope-exec gh (stand-in)", file: process.execPath, args: [DSX, "gh", "pr", "list"], env, cwd: project },
+];
+if (haveHook) {
+  cases.push(
+    {
+      name: "hook: typical service command",
+      file: process.execPath,
+      args: [DS, "hook"],
+      input: hookPayload("cd repo && gh pr list --limit 5 | jq ."),
+      env,
+      cwd: project,
+    },
+    {
+      name: "hook: no service",
+      file: process.execPath,
+      args: [DS, "hook"],
+      input: hookPayload("ls -la && npm test"),
+      env,
+      cwd: project,
+    },
+  );
+}
+const moto = await startMoto().catch((e) => ({ error: e.message }));
+if (!moto.error) {
+  const aws = awsSetup(moto.url);
+  const warm = spawnSync(process.execPath, [DS, "credential-process", "--source-profile", "default"], {
+    cwd: project,
+    env: aws,
+    encoding: "utf8",
+  });
+  if (warm.status !== 0) console.error(`credential-process warm-up failed: ${warm.stderr}`);
+  else
+    cases.push({
+      name: "credential-process (cache hit)",
+      file: process.execPath,
+      args: [DS, "credential-process", "--source-profile", "default"],
+      env: aws,
+      cwd: project,
+    });
+}
+const m = measure(cases, { runs: RUNS, warmup: 3 });
+moto.stop?.();
+const nodeMs = m["node -e ''"].medianMs;
+const nodeRss = m["node -e ''"].medianRssKb;
+for (const [name, r] of Object.entries(m)) results.figures[name] = r;
+if (haveHook) {
+  row(
+    "1. hook, typical service command",
+    m["hook: typical service command"].medianMs,
+    "ms",
+    nodeMs,
+    m["hook: typical service command"].medianMs / nodeMs,
+    1.25,
+  );
+  row(
+    "2. hook, no service",
+    m["hook: no service"].medianMs,
+    "ms",
+    nodeMs,
+    m["hook: no service"].medianMs / nodeMs,
+    1.15,
+  );
+}
+const added = m["downscope-exec gh (stand-in)"].medianMs - m["stand-in gh"].medianMs;
+row("3. downscope-exec gh: added over stand-in", added, "ms", nodeMs, added / nodeMs, 1.3);
+if (m["credential-process (cache hit)"]) {
+  const cp = m["credential-process (cache hit)"].medianMs;
+  row("4. credential-process, cache hit", cp, "ms", nodeMs, cp / nodeMs, 1.2);
+} else
+  rows.push({ name: "4. credential-process, cache hit", value: NaN, unit: "ms", note: moto.error ?? "warm-up failed" });
+if (haveHook) {
+  const rss = m["hook: typical service command"].medianRssKb;
+  row("6. hook peak memory (median max RSS)", rss / 1024, "MiB", nodeRss / 1024, rss / nodeRss, 1.5);
+}
+
+// --- in-process figures ----------------------------------------------------
+const { decide } = await import(join(ROOT, "dist/index.js"));
+const rules = Array.from({ length: 10_000 }, (_, i) => ({
+  name: `rule ${i}`,
+  match: i % 2 ? { command: [`sub${i}`, "x"] } : { args_pattern: `^sub${i} ` },
+  action: "deny",
+}));
+const bigPolicy = {
+  layers: [
+    {
+      name: "user",
+      file: "bench",
+      trusted: true,
+      sha256: "",
+      config: {
+        version: 1,
+        services: { gh: { downscope_mode: "none", default_action: "allow", on_missing_credential: "deny", rules } },
+      },
+    },
+  ],
+  warnings: [],
+};
+const inv = { kind: "cli", binary: "gh", args: ["pr", "list", "--limit", "5"] };
+const bench = new Bench({ time: 1000 });
+bench.add("decide, 10,000 rules (no match: every rule tried)", () => decide(bigPolicy, inv));
+let analyze;
+try {
+  ({ analyzeShell: analyze } = await import(join(ROOT, "dist/index.js")));
+} catch {
+  /* not exported */
+}
+const tenKb = Array.from(
+  { length: 200 },
+  (_, i) => `cd dir${i} && gh pr list --limit ${i} | jq '.[] | .title' ; echo "done $i"`,
+)
+  .join("\n")
+  .slice(0, 10_240);
+if (analyze) bench.add("shell analysis, 10 KB command", () => analyze(tenKb));
+await bench.run();
+for (const t of bench.tasks) {
+  const ms = t.result.latency?.mean ?? t.result.mean;
+  results.figures[t.name] = { meanMs: ms, samples: t.result.latency?.samples?.length };
+  const target = t.name.startsWith("decide") ? 1 : 5;
+  row(`5. ${t.name}`, ms, "ms", target, ms / target, 1);
+}
+
+// --- install size ------------------------------------------------------------
+results.installSize = installSize();
+
+// --- report -------------------------------------------------------------------
+results.rows = rows;
+mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify(results, null, 2) + "\n");
+console.log(
+  `machine: ${results.machine}\nnode -e '' median ${nodeMs.toFixed(1)} ms, ${(nodeRss / 1024).toFixed(1)} MiB; ${RUNS} runs each, interleaved, after 3 warm-ups\n`,
+);
+console.log(
+  `${"figure".padEnd(58)} ${"value".padStart(10)} ${"baseline".padStart(10)} ${"ratio".padStart(7)} target  met`,
+);
+for (const r of rows) {
+  if (Number.isNaN(r.value)) {
+    console.log(`${r.name.padEnd(58)} ${"n/a".padStart(10)}  (${r.note})`);
+    continue;
+  }
+  console.log(
+    `${r.name.padEnd(58)} ${`${r.value.toFixed(r.unit === "ms" && r.value < 1 ? 4 : 1)} ${r.unit}`.padStart(10)} ${r.baseline.toFixed(1).padStart(10)} ${r.ratio.toFixed(2).padStart(7)} ${`≤${r.target}`.padStart(6)}  ${r.met ? "yes" : "NO"}`,
+  );
+}
+console.log(`\ninstall size: ${results.installSize}`);
+console.log(`wrote bench/results/latest.json`);
+rmSync(root, { recursive: true, force: true });
+
+function machine() {
+  const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown cpu";
+  const cores = readFileSync("/proc/cpuinfo", "utf8").match(/^processor/gm)?.length ?? 0;
+  return `${cpu}, ${cores} cores, node ${process.version}, ${process.platform}`;
+}
+
+function installSize() {
+  const du = (p) => {
+    let total = 0;
+    const walk = (d) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const f = join(d, e.name);
+        if (e.isDirectory()) walk(f);
+        else total += statSync(f).size;
+      }
+    };
+    walk(p);
+    return total;
+  };
+  const own = ["dist", "bin", "shims", "policies", "schema"].reduce((s, d) => s + du(join(ROOT, d)), 0);
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+  const deps = Object.keys(pkg.dependencies ?? {});
+  return `${(own / 1024).toFixed(0)} KiB own files; runtime dependencies: ${deps.join(", ")}`;
+}
+
+async function startMoto() {
+  const bin = ["/root/.pyenv/shims/moto_server", join(homedir(), ".local/bin/moto_server")].find((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (!bin) throw new Error("moto_server not found");
+  const child = spawn(bin, ["-H", "127.0.0.1", "-p", "0"], {
+    env: { PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const url = await new Promise((res, rej) => {
+    let out = "";
+    const t = setTimeout(() => rej(new Error("moto_server did not start")), 60_000);
+    const on = (b) => {
+      out += b;
+      const mm = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (mm) {
+        clearTimeout(t);
+        res(mm[1]);
+      }
+    };
+    child.stdout.on("data", on);
+    child.stderr.on("data", on);
+  });
+  return { url, stop: () => child.kill("SIGTERM") };
+}
+
+function awsSetup(url) {
+  const awsConfig = join(home, ".aws/config");
+  mkdirSync(join(home, ".aws"), { recursive: true });
+  writeFileSync(awsConfig, "[default]\nregion = eu-west-1\n");
+  writeFileSync(join(home, ".aws/credentials"), "[default]\naws_access_key_id = test\naws_secret_access_key = test\n");
+  writeFileSync(
+    join(home, ".config/downscope/config.yaml"),
+    `version: 1\nservices:\n  aws:\n    downscope_mode: sts_policy\n    role_arn: arn:aws:iam::123456789012:role/agent\n    source_profile: default\n    allowed_hosts: [127.0.0.1]\n`,
+  );
+  return {
+    ...env,
+    AWS_CONFIG_FILE: awsConfig,
+    AWS_SHARED_CREDENTIALS_FILE: join(home, ".aws/credentials"),
+    DOWNSCOPE_AWS_STS_ENDPOINT: url,
+    DOWNSCOPE_NONINTERACTIVE: "1",
+  };
+}
