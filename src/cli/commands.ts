@@ -62,6 +62,15 @@ export const COMMANDS: Record<string, CommandEntry> = {
         },
       ),
   },
+  "mcp-proxy": {
+    summary: "run an MCP stdio server behind the policy: per-tool rules, per-slot credentials",
+    usage:
+      "downscope mcp-proxy --server NAME -- <command> [args...]\n" +
+      "  --server NAME   the policy service whose `server:` is NAME (env DOWNSCOPE_MCP_SERVER)\n" +
+      "  DOWNSCOPE_MCP_MAX_BYTES  largest message either way (default 16 MiB); DOWNSCOPE_DEBUG=1 routing on stderr\n" +
+      "  set it up with `downscope install mcp --server NAME`; see docs/mcp.md",
+    load: async () => (await import("./mcp-proxy.js")).mcpProxy,
+  },
   "credential-process": {
     summary: "print a downscoped AWS credential as credential_process JSON (for ~/.aws/config)",
     usage:

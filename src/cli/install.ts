@@ -13,6 +13,10 @@ export const INSTALL_TARGETS: Record<string, Target> = {
     summary: "Claude Code hooks (PreToolUse, SessionStart) in settings.json",
     load: () => import("./install-claude.js"),
   },
+  mcp: {
+    summary: "route an MCP server of .mcp.json (or Cursor, VS Code) through downscope mcp-proxy",
+    load: () => import("./install-mcp.js"),
+  },
   aws: {
     summary: "a profile in ~/.aws/config whose credential_process is downscope",
     load: () => import("./install-aws.js"),

@@ -13,6 +13,13 @@ export interface Io {
   stderr: (text: string) => void;
   /** Reads all of stdin (hook payloads). */
   stdin: () => Promise<string>;
+  /** stdin as a stream, for long-running protocol commands (mcp-proxy). */
+  stdinStream?: () => NodeJS.ReadableStream;
+  /**
+   * Calls `handler` once on SIGTERM, SIGINT or SIGHUP, or (as SIGPIPE) when the
+   * reader of stdout has gone: long-running commands clean up their children.
+   */
+  onTerminate?: (handler: (signal: NodeJS.Signals) => void) => void;
 }
 
 export type Command = (argv: string[], io: Io) => Promise<number>;
@@ -27,6 +34,18 @@ export function processIo(): Io {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
       return Buffer.concat(chunks).toString("utf8");
+    },
+    stdinStream: () => process.stdin,
+    onTerminate: (handler) => {
+      let fired = false;
+      const fire = (s: NodeJS.Signals) => {
+        if (fired) return;
+        fired = true;
+        handler(s);
+      };
+      for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(s, () => fire(s));
+      // EPIPE and later write errors: the client is gone; without a listener Node would crash.
+      process.stdout.on("error", () => fire("SIGPIPE"));
     },
   };
 }

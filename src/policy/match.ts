@@ -13,6 +13,7 @@
  * unknown flag). Both errors fail safe.
  */
 import { isAbsolute, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Invocation } from "./invocation.js";
 import type { Action, Match } from "./schema.js";
 
@@ -231,17 +232,41 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-const PATH_KEY = /path|file|dir|source|destination|root|target|location/i;
+const PATH_KEY = /path|file|dir|source|destination|root|target|location|cwd|folder|^src$|^dest$/i;
+const MAX_DEPTH = 8;
 
-/** String arguments that name files: keys like path/source/destination, or lists of them. */
+/**
+ * String arguments that name files: values under keys like path, paths,
+ * source, destination (server-filesystem's read_multiple_files and move_file),
+ * in lists, and in nested objects (`{files: [{path}]}`, `{options: {cwd}}`);
+ * and any `file://` URI, whatever its key. Over-matching only makes path
+ * rules stricter.
+ */
 export function pathArguments(args: Readonly<Record<string, unknown>>): string[] {
   const out: string[] = [];
-  for (const [k, v] of Object.entries(args)) {
-    if (!PATH_KEY.test(k)) continue;
-    if (typeof v === "string") out.push(v);
-    else if (Array.isArray(v)) out.push(...v.filter((x): x is string => typeof x === "string"));
-  }
+  const visit = (v: unknown, pathKey: boolean, depth: number): void => {
+    if (depth > MAX_DEPTH) return;
+    if (typeof v === "string") {
+      if (v.startsWith("file://")) out.push(fileUriPath(v));
+      else if (pathKey) out.push(v);
+    } else if (Array.isArray(v)) {
+      for (const x of v) visit(x, pathKey, depth + 1);
+    } else if (typeof v === "object" && v !== null) {
+      for (const [k, x] of Object.entries(v)) visit(x, PATH_KEY.test(k), depth + 1);
+    }
+  };
+  visit(args, false, 0);
   return out;
+}
+
+function fileUriPath(uri: string): string {
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    // Not a local file URL (file://host/...): treat it as the filesystem root,
+    // which lies inside no allowed path narrower than "/".
+    return "/";
+  }
 }
 
 /** `~` expanded, made absolute against cwd, `..` normalised, symlinks resolved. */

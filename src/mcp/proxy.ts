@@ -1,0 +1,710 @@
+/**
+ * The MCP stdio proxy: client ⇄ downscope ⇄ one or more instances of an
+ * unmodified upstream server (https://modelcontextprotocol.io/specification/2025-06-18).
+ *
+ * Intercepted: `tools/call` (decided by the policy: deny and review answer as
+ * tool results with isError, allow runs on the instance of the grant's slot),
+ * `tools/list` (optionally hides tools every rule denies), `initialize` (kept
+ * to replay to instances started later). Everything else is forwarded as
+ * received. Ids are remapped in both directions because several instances
+ * share one client: each request the proxy sends on gets an id of its own,
+ * and answers, cancellations and progress are mapped back.
+ */
+import type { CallToolResult, ElicitRequest, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import { readSlotToken } from "../credentials/token-sources.js";
+import type { Env } from "../paths.js";
+import type { Decision } from "../policy/index.js";
+import type { PathContext } from "../policy/evaluate.js";
+import type { TokenSlot } from "../policy/schema.js";
+import { DEFAULT_MAX_MESSAGE_BYTES, idFromHead, LineReader } from "./framing.js";
+import {
+  errorResponse,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  INVALID_REQUEST,
+  isObj,
+  parseLine,
+  PARSE_ERROR,
+  serialize,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  type RequestId,
+} from "./jsonrpc.js";
+import { defaultPlan, strippedNames, upstreamEnv, type InstancePlan } from "./slots.js";
+import { alwaysDenied, hidesDeniedTools, planToolCall, type LoadedPolicy } from "./tool-decision.js";
+import { Upstream } from "./upstream.js";
+
+/** One decision on a tools/call, for the audit trail. Never holds argument values or tokens. */
+export interface McpDecisionRecord {
+  server: string;
+  tool: string;
+  /** Top-level argument names only: values may be secret. */
+  argumentKeys: string[];
+  action: "allow" | "deny" | "review";
+  /** forwarded: sent to the upstream; blocked: answered by downscope; approved/declined: review outcome. */
+  outcome: "forwarded" | "blocked" | "approved" | "declined";
+  rule?: string;
+  layer?: string;
+  file?: string;
+  reason: string;
+  slot?: string;
+}
+
+export interface ProxyOptions {
+  /** The `server:` name the policy is looked up by. */
+  server: string;
+  upstream: { file: string; args: readonly string[] };
+  cwd: string;
+  /** downscope's own environment: the base of every instance's environment (stripped first). */
+  env: Env;
+  loaded: LoadedPolicy;
+  pathCtx: PathContext;
+  /** Reads a slot's token; throws with a message naming the source, never the value. Default: the slot's env_var/file/command. */
+  readToken?: (slotName: string, slot: TokenSlot) => string;
+  /** To the client (stdout): JSON-RPC only. */
+  write: (text: string) => void;
+  /** Diagnostics (stderr). */
+  log: (text: string) => void;
+  debug?: boolean;
+  maxMessageBytes?: number;
+  /** Called once per tools/call decision (the audit trail plugs in here). */
+  audit?: (record: McpDecisionRecord) => void;
+  /** Max time an instance may take to answer the replayed initialize. */
+  initializeTimeoutMs?: number;
+}
+
+type Pending =
+  | { kind: "client"; clientId: RequestId; method: string; transform?: (result: Record<string, unknown>) => void }
+  | { kind: "internal"; resolve: (r: JSONRPCResponse) => void; reject: (e: Error) => void };
+
+interface Instance {
+  plan: InstancePlan;
+  upstream: Upstream;
+  ready: Promise<void>;
+  /** Requests sent to this instance, by the id the proxy gave them. */
+  pending: Map<number, Pending>;
+  /** Client-facing ids of this instance's requests to the client that await an answer. */
+  serverRequests: Set<number>;
+  sentInitialized: boolean;
+  stopping: boolean;
+  /** Set when the process is gone: why (exit status, signal, spawn error). */
+  gone?: string;
+}
+
+type ToClient =
+  | { kind: "upstream"; instance: Instance; upstreamId: RequestId; progressToken?: string }
+  | { kind: "internal"; resolve: (r: JSONRPCResponse) => void };
+
+/** A client request on its way: where it went, so a cancellation can follow it. */
+interface InFlight {
+  instance?: Instance;
+  upstreamId?: number;
+  cancelled: boolean;
+  /** Called when the client cancels while downscope itself holds the request (review question open). */
+  onCancel?: () => void;
+}
+
+const idKey = (id: RequestId) => `${typeof id}:${String(id)}`;
+
+export class McpProxy {
+  private readonly instances = new Map<string, Instance>();
+  private readonly toClient = new Map<number, ToClient>();
+  private readonly inFlight = new Map<string, InFlight>();
+  /** Progress tokens of server→client requests, rewritten so instances cannot collide. */
+  private readonly progressTokens = new Map<string, { instance: Instance; token: string | number }>();
+  /** Task ids (tasks/get, tasks/result, tasks/cancel) → the instance that runs the task. */
+  private readonly taskRoutes = new Map<string, Instance>();
+  private initializeRequest: JSONRPCRequest | undefined;
+  private initializedNotification: JSONRPCNotification | undefined;
+  private nextUpstreamId = 1;
+  private nextClientId = 1;
+  private closing = false;
+  private readonly strip: Set<string>;
+  private readonly defaultInstancePlan: InstancePlan;
+  private readonly maxBytes: number;
+
+  constructor(private readonly o: ProxyOptions) {
+    this.strip = strippedNames(o.loaded.ok ? o.loaded.policy : undefined, o.server);
+    this.defaultInstancePlan = defaultPlan(o.loaded.ok ? o.loaded.policy : undefined, o.server);
+    this.maxBytes = o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  private terminate: ((code: number) => void) | undefined;
+
+  /** A signal asked the proxy to stop: stop every instance, then `run` resolves with `code`. */
+  stop(code: number): void {
+    this.terminate?.(code);
+  }
+
+  /** Runs until the client closes its end; then stops every instance and resolves 0. */
+  run(input: NodeJS.ReadableStream): Promise<number> {
+    const reader = new LineReader(
+      {
+        line: (l) => this.fromClient(l),
+        oversized: (head, bytes) => {
+          const id = idFromHead(head);
+          this.o.log(`downscope mcp-proxy: client sent a message of ${bytes} bytes; the limit is ${this.maxBytes}\n`);
+          this.o.write(
+            serialize(
+              errorResponse(id ?? null, INVALID_REQUEST, `downscope: message larger than ${this.maxBytes} bytes`),
+            ),
+          );
+        },
+      },
+      this.maxBytes,
+    );
+    return new Promise((resolve) => {
+      input.on("data", (c: Buffer | string) => reader.push(typeof c === "string" ? Buffer.from(c) : c));
+      const done = (code = 0) => {
+        if (this.closing) return;
+        reader.end();
+        void this.shutdown().then(() => resolve(code));
+      };
+      this.terminate = done;
+      input.on("end", () => done());
+      input.on("close", () => done());
+      input.on("error", () => done());
+    });
+  }
+
+  /**
+   * The client closed its end: close each instance's stdin (the MCP stdio
+   * shutdown sequence), pass on what it still answers, then SIGTERM and
+   * SIGKILL whatever is left.
+   */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    const all = [...this.instances.values()];
+    this.instances.clear();
+    for (const i of all) i.stopping = true;
+    await Promise.all(all.map((i) => i.upstream.stop()));
+  }
+
+  // ---------------------------------------------------------------- client → upstream
+
+  private fromClient(line: string): void {
+    const p = parseLine(line);
+    switch (p.kind) {
+      case "parse-error":
+        this.o.log(`downscope mcp-proxy: client sent malformed JSON (${p.why})\n`);
+        this.o.write(serialize(errorResponse(null, PARSE_ERROR, `downscope: parse error: ${p.why}`)));
+        return;
+      case "invalid":
+        this.o.log(`downscope mcp-proxy: client sent an invalid message (${p.why})\n`);
+        this.o.write(serialize(errorResponse(p.id, INVALID_REQUEST, `downscope: invalid request: ${p.why}`)));
+        return;
+      case "request":
+        this.debug(`client → ${p.msg.method} #${String(p.msg.id)}`);
+        void this.clientRequest(p.msg).catch((e: unknown) => {
+          this.o.log(`downscope mcp-proxy: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+          this.answer(p.msg.id, { error: { code: INTERNAL_ERROR, message: "downscope: internal error in the proxy" } });
+        });
+        return;
+      case "notification":
+        this.clientNotification(p.msg);
+        return;
+      case "response":
+        this.clientResponse(p.msg);
+        return;
+    }
+  }
+
+  private async clientRequest(req: JSONRPCRequest): Promise<void> {
+    switch (req.method) {
+      case "initialize":
+        this.initializeRequest = req;
+        return this.forward(this.defaultInstancePlan, req, { isInitialize: true });
+      case "tools/call":
+        return this.toolCall(req);
+      case "tools/list":
+        return this.forward(this.defaultInstancePlan, req, {
+          transform: hidesDeniedTools(this.o.loaded, this.o.server) ? (r) => this.hideDenied(r) : undefined,
+        });
+      case "tasks/get":
+      case "tasks/result":
+      case "tasks/cancel": {
+        const taskId = req.params?.taskId;
+        const routed = typeof taskId === "string" ? this.taskRoutes.get(taskId) : undefined;
+        if (routed && routed.upstream.alive) return this.forwardTo(routed, req, {});
+        return this.forward(this.defaultInstancePlan, req, {});
+      }
+      default:
+        return this.forward(this.defaultInstancePlan, req, {});
+    }
+  }
+
+  private async toolCall(req: JSONRPCRequest): Promise<void> {
+    const params = req.params;
+    const tool = params?.name;
+    const args = params?.arguments ?? {};
+    if (typeof tool !== "string" || !isObj(args)) {
+      this.answer(req.id, {
+        error: {
+          code: INVALID_PARAMS,
+          message: "downscope: tools/call needs params.name (string) and params.arguments (object)",
+        },
+      });
+      return;
+    }
+    const plan = planToolCall(this.o.loaded, this.o.server, tool, args, this.o.pathCtx);
+    switch (plan.kind) {
+      case "deny":
+        this.recordDecision(tool, args, plan.decision, "blocked", plan.text);
+        this.answerToolError(req.id, plan.text);
+        return;
+      case "forward":
+        this.recordDecision(tool, args, plan.decision, "forwarded");
+        return this.forward(plan.instance, req, { isToolCall: true });
+      case "review": {
+        if (!this.clientCanElicit()) {
+          this.recordDecision(tool, args, plan.decision, "blocked", plan.text);
+          this.answerToolError(
+            req.id,
+            `${plan.text}\nThis client cannot ask for approval (it did not declare the elicitation capability): ask the human to do this themselves.`,
+          );
+          return;
+        }
+        const inflight: InFlight = { cancelled: false };
+        this.inFlight.set(idKey(req.id), inflight);
+        const accepted = await this.askHuman(plan.text, tool, args, inflight);
+        if (inflight.cancelled) return;
+        this.inFlight.delete(idKey(req.id));
+        if (!accepted) {
+          this.recordDecision(tool, args, plan.decision, "declined", plan.text);
+          this.answerToolError(req.id, `${plan.text}\nThe human did not approve this call.`);
+          return;
+        }
+        this.recordDecision(tool, args, plan.decision, "approved");
+        return this.forward(this.defaultInstancePlan, req, { isToolCall: true });
+      }
+    }
+  }
+
+  /**
+   * The single place where a tools/call decision is recorded. The audit trail
+   * connects here (ProxyOptions.audit); argument values and tokens are never passed on.
+   */
+  private recordDecision(
+    tool: string,
+    args: Record<string, unknown>,
+    d: Decision | undefined,
+    outcome: McpDecisionRecord["outcome"],
+    text?: string,
+  ): void {
+    const record: McpDecisionRecord = {
+      server: this.o.server,
+      tool,
+      argumentKeys: Object.keys(args),
+      action: d?.action ?? "deny",
+      outcome,
+      ...(d?.rule ? { rule: d.rule.name, layer: d.rule.layer, file: d.rule.file } : {}),
+      reason: d?.reason ?? text ?? "",
+      ...(d?.grant?.slot !== undefined ? { slot: d.grant.slot } : {}),
+    };
+    this.debug(`decision ${tool}: ${record.action} (${outcome})${record.rule ? ` by "${record.rule}"` : ""}`);
+    this.o.audit?.(record);
+  }
+
+  private clientCanElicit(): boolean {
+    const caps = this.initializeRequest?.params?.capabilities;
+    return isObj(caps) && isObj(caps.elicitation);
+  }
+
+  /** Ask through elicitation/create (form mode, no fields): only an explicit accept approves. */
+  private async askHuman(
+    text: string,
+    tool: string,
+    args: Record<string, unknown>,
+    inflight: InFlight,
+  ): Promise<boolean> {
+    let shown = JSON.stringify(args);
+    if (shown.length > 2000) shown = shown.slice(0, 2000) + "…";
+    const params: ElicitRequest["params"] = {
+      message: `${text}\n\nTool: ${this.o.server}/${tool}\nArguments: ${shown}\n\nAccept to run this call once; decline or cancel to block it.`,
+      requestedSchema: { type: "object", properties: {} },
+    };
+    const id = this.nextClientId++;
+    const r = await new Promise<JSONRPCResponse | undefined>((resolve) => {
+      this.toClient.set(id, { kind: "internal", resolve });
+      // The call was cancelled while the question is open: withdraw the question too.
+      inflight.onCancel = () => {
+        this.toClient.delete(id);
+        this.o.write(
+          serialize({
+            jsonrpc: "2.0",
+            method: "notifications/cancelled",
+            params: { requestId: id, reason: "the tool call was cancelled" },
+          }),
+        );
+        resolve(undefined);
+      };
+      this.o.write(serialize({ jsonrpc: "2.0", id, method: "elicitation/create", params }));
+    });
+    const result = r?.result as ElicitResult | undefined;
+    return r !== undefined && r.error === undefined && result?.action === "accept";
+  }
+
+  private hideDenied(result: Record<string, unknown>): void {
+    if (!this.o.loaded.ok || !Array.isArray(result.tools)) return;
+    const policy = this.o.loaded.policy;
+    result.tools = (result.tools as unknown[]).filter(
+      (t) => !(isObj(t) && typeof t.name === "string" && alwaysDenied(policy, this.o.server, t.name, this.o.pathCtx)),
+    );
+  }
+
+  private async forward(
+    plan: InstancePlan,
+    req: JSONRPCRequest,
+    opts: { transform?: (r: Record<string, unknown>) => void; isInitialize?: boolean; isToolCall?: boolean },
+  ): Promise<void> {
+    const inflight: InFlight = { cancelled: false };
+    this.inFlight.set(idKey(req.id), inflight);
+    let instance: Instance;
+    try {
+      instance = await this.instanceFor(plan, opts.isInitialize === true);
+    } catch (e) {
+      this.inFlight.delete(idKey(req.id));
+      if (inflight.cancelled) return;
+      const why = e instanceof Error ? e.message : String(e);
+      this.o.log(`downscope mcp-proxy: ${why}\n`);
+      if (opts.isToolCall) this.answerToolError(req.id, `downscope: denied: ${why}`);
+      else this.answer(req.id, { error: { code: INTERNAL_ERROR, message: `downscope: ${why}` } });
+      return;
+    }
+    if (inflight.cancelled) {
+      this.inFlight.delete(idKey(req.id));
+      return;
+    }
+    this.forwardTo(instance, req, opts, inflight);
+  }
+
+  private forwardTo(
+    instance: Instance,
+    req: JSONRPCRequest,
+    opts: { transform?: (r: Record<string, unknown>) => void; isToolCall?: boolean },
+    inflight: InFlight = { cancelled: false },
+  ): void {
+    const upstreamId = this.nextUpstreamId++;
+    const transform = opts.isToolCall
+      ? (r: Record<string, unknown>) => {
+          // A task-augmented call answers with a task id; later tasks/* requests must reach the same instance.
+          const task = r.task;
+          if (isObj(task) && typeof task.taskId === "string") this.taskRoutes.set(task.taskId, instance);
+        }
+      : opts.transform;
+    instance.pending.set(upstreamId, { kind: "client", clientId: req.id, method: req.method, transform });
+    inflight.instance = instance;
+    inflight.upstreamId = upstreamId;
+    this.inFlight.set(idKey(req.id), inflight);
+    instance.upstream.send(serialize({ ...req, id: upstreamId }));
+  }
+
+  private clientNotification(n: JSONRPCNotification): void {
+    this.debug(`client → ${n.method}`);
+    switch (n.method) {
+      case "notifications/initialized":
+        this.initializedNotification = n;
+        for (const i of this.instances.values()) this.sendInitialized(i);
+        return;
+      case "notifications/cancelled": {
+        const rid = n.params?.requestId;
+        if (!(typeof rid === "string" || typeof rid === "number")) return;
+        const f = this.inFlight.get(idKey(rid));
+        if (!f) return;
+        f.cancelled = true;
+        f.onCancel?.();
+        if (f.instance && f.upstreamId !== undefined) {
+          f.instance.pending.delete(f.upstreamId);
+          f.instance.upstream.send(serialize({ ...n, params: { ...n.params, requestId: f.upstreamId } }));
+        }
+        this.inFlight.delete(idKey(rid));
+        return;
+      }
+      case "notifications/progress": {
+        const token = n.params?.progressToken;
+        const route = typeof token === "string" ? this.progressTokens.get(token) : undefined;
+        if (route && route.instance.upstream.alive)
+          route.instance.upstream.send(serialize({ ...n, params: { ...n.params, progressToken: route.token } }));
+        return;
+      }
+      case "notifications/roots/list_changed":
+        for (const i of this.instances.values()) i.upstream.send(serialize(n));
+        return;
+      default: {
+        const d = this.instances.get(this.defaultInstancePlan.key);
+        if (d) d.upstream.send(serialize(n));
+        else this.debug(`dropped ${n.method}: no instance is running`);
+      }
+    }
+  }
+
+  private clientResponse(r: JSONRPCResponse): void {
+    const id = typeof r.id === "number" ? r.id : Number.NaN;
+    const entry = this.toClient.get(id);
+    if (!entry) {
+      this.debug(`dropped a client answer to unknown id ${String(r.id)}`);
+      return;
+    }
+    this.toClient.delete(id);
+    if (entry.kind === "internal") {
+      entry.resolve(r);
+      return;
+    }
+    entry.instance.serverRequests.delete(id);
+    if (entry.progressToken !== undefined) this.progressTokens.delete(entry.progressToken);
+    if (entry.instance.upstream.alive) entry.instance.upstream.send(serialize({ ...r, id: entry.upstreamId }));
+  }
+
+  // ---------------------------------------------------------------- instances
+
+  private async instanceFor(plan: InstancePlan, forInitialize: boolean): Promise<Instance> {
+    if (this.closing) throw new Error("the proxy is shutting down");
+    const existing = this.instances.get(plan.key);
+    if (existing) {
+      await existing.ready;
+      return this.checkAlive(existing);
+    }
+    let token: { name: string; value: string } | undefined;
+    if (plan.slot) {
+      if (plan.slot.def.inject_file_env !== undefined)
+        throw new Error(
+          `slot "${plan.slot.name}" uses inject_file_env, which downscope does not support for MCP servers yet; use inject_as`,
+        );
+      if (plan.slot.injectAs === undefined)
+        throw new Error(
+          `slot "${plan.slot.name}" has no inject_as: downscope cannot tell which variable the MCP server reads its token from`,
+        );
+      const read = this.o.readToken ?? ((n: string, d: TokenSlot) => readSlotToken(n, d, this.o.env, this.o.cwd).value);
+      token = { name: plan.slot.injectAs, value: read(plan.slot.name, plan.slot.def) };
+    }
+    const env = upstreamEnv(this.o.env, this.strip, token);
+    const label = plan.slot ? `slot ${plan.slot.name}` : "no slot";
+    // Assigned below, before any event can fire (events come from the event loop).
+    const instance = {
+      plan,
+      pending: new Map(),
+      serverRequests: new Set(),
+      sentInitialized: false,
+      stopping: false,
+    } as unknown as Instance;
+    instance.upstream = new Upstream(
+      { file: this.o.upstream.file, args: this.o.upstream.args, cwd: this.o.cwd, env },
+      {
+        line: (l) => this.fromUpstream(instance, l),
+        oversized: (head, bytes) => this.upstreamOversized(instance, head, bytes),
+        exit: (why) => this.instanceGone(instance, label, why),
+      },
+      this.maxBytes,
+    );
+    this.debug(`started upstream (${label}) pid ${instance.upstream.pid ?? "?"}`);
+    this.instances.set(plan.key, instance);
+    instance.ready =
+      forInitialize || !this.initializeRequest ? Promise.resolve() : this.replayInitialize(instance, label);
+    await instance.ready;
+    return this.checkAlive(instance);
+  }
+
+  /** A spawn error can arrive before the first message is sent: report it instead of waiting forever. */
+  private checkAlive(i: Instance): Instance {
+    if (i.gone !== undefined) {
+      const label = i.plan.slot ? `slot ${i.plan.slot.name}` : "no slot";
+      throw new Error(`the upstream MCP server (${label}) ${i.gone}`);
+    }
+    return i;
+  }
+
+  /** A new instance gets the client's own initialize and initialized, as if it had been there from the start. */
+  private async replayInitialize(instance: Instance, label: string): Promise<void> {
+    const init = this.initializeRequest!;
+    const id = this.nextUpstreamId++;
+    const timeoutMs = this.o.initializeTimeoutMs ?? 30_000;
+    try {
+      const r = await new Promise<JSONRPCResponse>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`the upstream server (${label}) did not answer initialize in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        instance.pending.set(id, {
+          kind: "internal",
+          resolve: (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+        instance.upstream.send(serialize({ ...init, id }));
+      });
+      if (r.error) throw new Error(`the upstream server (${label}) refused initialize: ${r.error.message}`);
+    } catch (e) {
+      if (this.instances.get(instance.plan.key) === instance) this.instances.delete(instance.plan.key);
+      instance.stopping = true;
+      instance.upstream.kill();
+      throw e;
+    }
+    this.sendInitialized(instance);
+  }
+
+  private sendInitialized(i: Instance): void {
+    if (i.sentInitialized || !this.initializedNotification) return;
+    i.sentInitialized = true;
+    i.upstream.send(serialize(this.initializedNotification));
+  }
+
+  private instanceGone(instance: Instance, label: string, why: string): void {
+    instance.gone = why;
+    if (this.instances.get(instance.plan.key) === instance) this.instances.delete(instance.plan.key);
+    const expected = instance.stopping || this.closing;
+    if (!expected) this.o.log(`downscope mcp-proxy: upstream server (${label}) ${why}\n`);
+    for (const [, p] of instance.pending) {
+      if (p.kind === "internal") {
+        p.reject(new Error(`the upstream server (${label}) ${why}`));
+        continue;
+      }
+      this.inFlight.delete(idKey(p.clientId));
+      this.answer(p.clientId, {
+        error: {
+          code: INTERNAL_ERROR,
+          message: `downscope: the upstream MCP server (${label}) ${why} before answering ${p.method}; it will be restarted on the next request`,
+        },
+      });
+    }
+    instance.pending.clear();
+    for (const cid of instance.serverRequests) {
+      const entry = this.toClient.get(cid);
+      if (entry?.kind === "upstream" && entry.progressToken !== undefined)
+        this.progressTokens.delete(entry.progressToken);
+      this.toClient.delete(cid);
+      this.o.write(
+        serialize({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId: cid, reason: "the upstream MCP server exited" },
+        }),
+      );
+    }
+    instance.serverRequests.clear();
+    for (const [task, i] of this.taskRoutes) if (i === instance) this.taskRoutes.delete(task);
+  }
+
+  // ---------------------------------------------------------------- upstream → client
+
+  private fromUpstream(instance: Instance, line: string): void {
+    const p = parseLine(line);
+    switch (p.kind) {
+      case "parse-error":
+      case "invalid":
+        this.o.log(
+          `downscope mcp-proxy: upstream server sent ${p.kind === "parse-error" ? `malformed JSON (${p.why})` : `an invalid message (${p.why})`}\n`,
+        );
+        this.failPendingById(instance, idFromHead(line.slice(0, 4096)), "sent a malformed answer");
+        return;
+      case "response":
+        return this.upstreamResponse(instance, p.msg);
+      case "request":
+        return this.upstreamRequest(instance, p.msg);
+      case "notification":
+        return this.upstreamNotification(instance, p.msg);
+    }
+  }
+
+  private upstreamOversized(instance: Instance, head: string, bytes: number): void {
+    this.o.log(
+      `downscope mcp-proxy: upstream server sent a message of ${bytes} bytes; the limit is ${this.maxBytes}\n`,
+    );
+    const id = idFromHead(head);
+    if (!this.failPendingById(instance, id, `sent an answer larger than ${this.maxBytes} bytes`)) {
+      // Cannot tell which call it answered: restart the instance so no call waits forever.
+      instance.upstream.kill();
+    }
+  }
+
+  /** Answers the client request behind an upstream id with an error. False if there was none. */
+  private failPendingById(instance: Instance, id: RequestId | undefined, what: string): boolean {
+    if (typeof id !== "number") return false;
+    const p = instance.pending.get(id);
+    if (!p) return false;
+    instance.pending.delete(id);
+    if (p.kind === "internal") {
+      p.reject(new Error(`the upstream server ${what}`));
+      return true;
+    }
+    this.inFlight.delete(idKey(p.clientId));
+    this.answer(p.clientId, { error: { code: INTERNAL_ERROR, message: `downscope: the upstream MCP server ${what}` } });
+    return true;
+  }
+
+  private upstreamResponse(instance: Instance, r: JSONRPCResponse): void {
+    const id = typeof r.id === "number" ? r.id : Number.NaN;
+    const p = instance.pending.get(id);
+    if (!p) {
+      this.debug(`dropped an upstream answer to unknown id ${String(r.id)}`);
+      return;
+    }
+    instance.pending.delete(id);
+    if (p.kind === "internal") {
+      p.resolve(r);
+      return;
+    }
+    this.inFlight.delete(idKey(p.clientId));
+    if (p.transform && isObj(r.result)) p.transform(r.result);
+    this.o.write(serialize({ ...r, id: p.clientId }));
+  }
+
+  private upstreamRequest(instance: Instance, req: JSONRPCRequest): void {
+    const cid = this.nextClientId++;
+    let params = req.params;
+    let progressToken: string | undefined;
+    const meta = params?._meta;
+    if (isObj(meta) && (typeof meta.progressToken === "string" || typeof meta.progressToken === "number")) {
+      progressToken = `downscope-${cid}`;
+      this.progressTokens.set(progressToken, { instance, token: meta.progressToken });
+      params = { ...params, _meta: { ...meta, progressToken } };
+    }
+    this.toClient.set(cid, { kind: "upstream", instance, upstreamId: req.id, progressToken });
+    instance.serverRequests.add(cid);
+    this.debug(`upstream → ${req.method} #${String(req.id)} (client id ${cid})`);
+    this.o.write(serialize({ ...req, id: cid, ...(params !== undefined ? { params } : {}) }));
+  }
+
+  private upstreamNotification(instance: Instance, n: JSONRPCNotification): void {
+    if (n.method === "notifications/cancelled") {
+      // The server gave up on one of its own requests to the client: map its id.
+      const rid = n.params?.requestId;
+      for (const cid of instance.serverRequests) {
+        const e = this.toClient.get(cid);
+        if (e?.kind === "upstream" && e.upstreamId === rid) {
+          this.toClient.delete(cid);
+          instance.serverRequests.delete(cid);
+          this.o.write(serialize({ ...n, params: { ...n.params, requestId: cid } }));
+          return;
+        }
+      }
+      return;
+    }
+    // Lists (tools, prompts, resources) come from the default instance only.
+    if (instance.plan.key !== this.defaultInstancePlan.key && /^notifications\/\w+\/list_changed$/.test(n.method)) {
+      return;
+    }
+    this.o.write(serialize(n));
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private answer(id: RequestId, body: { result?: Record<string, unknown>; error?: JSONRPCResponse["error"] }): void {
+    this.o.write(serialize({ jsonrpc: "2.0", id, ...body }));
+  }
+
+  /** A tool result the model reads: why downscope did not run the call. */
+  private answerToolError(id: RequestId, text: string): void {
+    const result: CallToolResult = { content: [{ type: "text", text }], isError: true };
+    this.answer(id, { result: result });
+  }
+
+  private debug(text: string): void {
+    if (this.o.debug) this.o.log(`downscope mcp-proxy: ${text}\n`);
+  }
+}
