@@ -51,4 +51,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope demo",
     load: async () => (await import("./demo.js")).demo,
   },
+  audit: {
+    summary: "show the audit trail (decisions, credentials issued), or verify its chain",
+    usage: "downscope audit [--since 1h] [--session ID] [--action deny] [--json] | downscope audit verify",
+    load: async () => (await import("./audit.js")).audit,
+  },
 };
