@@ -56,4 +56,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope audit [--since 1h] [--session ID] [--action deny] [--json] | downscope audit verify",
     load: async () => (await import("./audit.js")).audit,
   },
+  test: {
+    summary: "run the policy's tests: cases, or the built-in attack pack with --attacks",
+    usage: "downscope test [--file F] [--policy P] [--attacks] [--json]",
+    load: async () => (await import("./test.js")).test,
+  },
 };
