@@ -61,4 +61,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope test [--file F] [--policy P] [--attacks] [--json]",
     load: async () => (await import("./test.js")).test,
   },
+  init: {
+    summary: "write and trust a starter .claude/downscoping.yaml",
+    usage: "downscope init [--template readonly|developer|strict] [--services gh,aws,...] [--ci github] [--force]",
+    load: async () => (await import("./init.js")).init,
+  },
 };
