@@ -46,6 +46,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope uninstall <claude|aws|mcp> [options]",
     load: async () => (await import("./install.js")).uninstall,
   },
+  hook: {
+    summary: "Claude Code PreToolUse hook: payload on stdin, decision JSON on stdout (always exit 0)",
+    usage: "downscope hook  (DOWNSCOPE_HOOK_DEADLINE_MS overrides settings.hook_deadline_ms)",
+    load: async () => (await import("./hook.js")).hook,
+  },
   demo: {
     summary: "a tour: decisions for a list of commands on the bundled developer policy",
     usage: "downscope demo",

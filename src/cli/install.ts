@@ -8,7 +8,12 @@ import type { Command } from "./io.js";
 
 type Target = { summary: string; load: () => Promise<{ install: Command; uninstall: Command }> };
 
-export const INSTALL_TARGETS: Record<string, Target> = {};
+export const INSTALL_TARGETS: Record<string, Target> = {
+  claude: {
+    summary: "Claude Code hooks (PreToolUse, SessionStart) in settings.json",
+    load: () => import("./install-claude.js"),
+  },
+};
 
 function dispatch(kind: "install" | "uninstall"): Command {
   return async (argv, io) => {

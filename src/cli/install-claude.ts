@@ -1,0 +1,230 @@
+/**
+ * `downscope install claude [--scope user|project|local] [--dry-run]` and
+ * `downscope uninstall claude …`: merge downscope's hooks into Claude Code's
+ * settings (https://docs.claude.com/en/docs/claude-code/settings,
+ * https://docs.claude.com/en/docs/claude-code/hooks):
+ *   - PreToolUse, matcher `Bash` (plus `mcp__.*` when the policy has MCP
+ *     services) → `downscope hook`, with a timeout above the hook's own deadline;
+ *   - SessionStart → `downscope session-start` (puts the shims first on PATH
+ *     through CLAUDE_ENV_FILE).
+ * Idempotent; keeps every other key and hook; backs the file up; shows a diff
+ * on --dry-run. Uninstall removes exactly what install added: if the file is
+ * unchanged since install, the backup's bytes come back.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { ConfigError, UsageError } from "../errors.js";
+import { packageRoot } from "../package-root.js";
+import { loadPolicy } from "../policy/index.js";
+import { quote } from "../shell/analyze.js";
+import type { Command, Io } from "./io.js";
+
+/** Seconds Claude Code waits for the hook; the hook's own deadline (4 s by default) fires first. */
+export const HOOK_TIMEOUT_SECONDS = 10;
+
+type Scope = "user" | "project" | "local";
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Obj = { [k: string]: Json };
+
+interface Options {
+  scope: Scope;
+  dryRun: boolean;
+}
+
+function parseOptions(argv: string[], kind: "install" | "uninstall"): Options {
+  let scope: Scope = "user";
+  let dryRun = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--dry-run") dryRun = true;
+    else if (a === "--scope" || a.startsWith("--scope=")) {
+      const v = a === "--scope" ? argv[++i] : a.slice(8);
+      if (v !== "user" && v !== "project" && v !== "local")
+        throw new UsageError(`--scope must be user, project or local (got ${JSON.stringify(v ?? "")})`);
+      scope = v;
+    } else throw new UsageError(`usage: downscope ${kind} claude [--scope user|project|local] [--dry-run]`);
+  }
+  return { scope, dryRun };
+}
+
+export function settingsPath(scope: Scope, io: Pick<Io, "env" | "cwd">): string {
+  if (scope === "user") return join(io.env.HOME ?? "", ".claude", "settings.json");
+  return join(io.cwd, ".claude", scope === "project" ? "settings.json" : "settings.local.json");
+}
+
+/** The exact commands install writes (absolute, shell-quoted; exit 2 blocks the tool if node itself fails). */
+export function hookCommands(): { hook: string; sessionStart: string } {
+  const bin = quote(join(packageRoot(), "bin", "downscope.js"));
+  return { hook: `${bin} hook || exit 2`, sessionStart: `${bin} session-start` };
+}
+
+const isOurs = (h: Json): boolean =>
+  typeof h === "object" &&
+  h !== null &&
+  !Array.isArray(h) &&
+  typeof h.command === "string" &&
+  /downscope(\.js)?'?\s+(hook|session-start)\b/.test(h.command);
+
+/** Removes downscope's hooks; prunes only containers it emptied. Returns whether anything changed. */
+export function removeOurs(settings: Obj): boolean {
+  const hooks = settings.hooks;
+  if (typeof hooks !== "object" || hooks === null || Array.isArray(hooks)) return false;
+  let changed = false;
+  for (const event of Object.keys(hooks)) {
+    const groups = hooks[event];
+    if (!Array.isArray(groups)) continue;
+    const kept: Json[] = [];
+    let emptiedHere = false;
+    for (const g of groups) {
+      if (typeof g === "object" && g !== null && !Array.isArray(g) && Array.isArray(g.hooks) && g.hooks.some(isOurs)) {
+        const rest = g.hooks.filter((h) => !isOurs(h));
+        changed = true;
+        if (rest.length > 0) kept.push({ ...g, hooks: rest });
+        else emptiedHere = true;
+      } else kept.push(g);
+    }
+    if (kept.length !== groups.length || emptiedHere) {
+      if (kept.length === 0) delete hooks[event];
+      else hooks[event] = kept;
+    }
+  }
+  if (changed && Object.keys(hooks).length === 0) delete settings.hooks;
+  return changed;
+}
+
+export function addOurs(settings: Obj, opts: { mcp: boolean }): void {
+  removeOurs(settings);
+  const cmds = hookCommands();
+  const hooks: Obj =
+    typeof settings.hooks === "object" && settings.hooks !== null && !Array.isArray(settings.hooks)
+      ? settings.hooks
+      : (settings.hooks = {});
+  const pre = Array.isArray(hooks.PreToolUse) ? hooks.PreToolUse : (hooks.PreToolUse = []);
+  pre.push({
+    matcher: opts.mcp ? "Bash|mcp__.*" : "Bash",
+    hooks: [{ type: "command", command: cmds.hook, timeout: HOOK_TIMEOUT_SECONDS }],
+  });
+  const start = Array.isArray(hooks.SessionStart) ? hooks.SessionStart : (hooks.SessionStart = []);
+  start.push({ hooks: [{ type: "command", command: cmds.sessionStart, timeout: HOOK_TIMEOUT_SECONDS }] });
+}
+
+function readSettings(file: string): { text: string | undefined; obj: Obj } {
+  if (!existsSync(file)) return { text: undefined, obj: {} };
+  const text = readFileSync(file, "utf8");
+  let obj: unknown;
+  try {
+    obj = text.trim() === "" ? {} : JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError([
+      { file, path: "", message: `not valid JSON (${(e as Error).message}); fix it before installing` },
+    ]);
+  }
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj))
+    throw new ConfigError([{ file, path: "", message: "expected a JSON object" }]);
+  return { text, obj: obj as Obj };
+}
+
+/** Serialises like the original: same indentation and trailing newline. */
+function format(obj: Obj, original: string | undefined): string {
+  const indent = original === undefined ? "  " : (/^([ \t]+)"/m.exec(original)?.[1] ?? "  ");
+  const nl = original === undefined || original.endsWith("\n") ? "\n" : "";
+  return JSON.stringify(obj, null, indent) + nl;
+}
+
+function policyHasMcp(io: Io): boolean {
+  const policy = loadPolicy({ cwd: io.cwd, env: io.env });
+  return policy.layers.some((l) => Object.values(l.config.services).some((s) => s.server !== undefined));
+}
+
+const backupOf = (file: string) => `${file}.downscope-backup`;
+
+export const install: Command = async (argv, io) => {
+  const opts = parseOptions(argv, "install");
+  const file = settingsPath(opts.scope, io);
+  const { text, obj } = readSettings(file);
+  addOurs(obj, { mcp: policyHasMcp(io) });
+  const next = format(obj, text);
+  if (opts.dryRun) {
+    io.stdout(diff(text ?? "", next, file));
+    return 0;
+  }
+  if (next === text) {
+    io.stderr(`downscope: already installed in ${file}\n`);
+    return 0;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  if (text !== undefined) writeFileSync(backupOf(file), text);
+  else rmSync(backupOf(file), { force: true });
+  writeAtomic(file, next);
+  io.stderr(
+    `downscope: installed the Claude Code hooks in ${file}${text !== undefined ? ` (backup: ${backupOf(file)})` : ""}\n`,
+  );
+  return 0;
+};
+
+export const uninstall: Command = async (argv, io) => {
+  const opts = parseOptions(argv, "uninstall");
+  const file = settingsPath(opts.scope, io);
+  const { text, obj } = readSettings(file);
+  if (text === undefined || !removeOurs(obj)) {
+    io.stderr(`downscope: nothing to remove in ${file}\n`);
+    return 0;
+  }
+  // Unchanged since install: give back the exact bytes that were there before.
+  const backup = existsSync(backupOf(file)) ? readFileSync(backupOf(file), "utf8") : undefined;
+  let next: string | undefined = format(obj, text);
+  if (backup !== undefined) {
+    const reinstalled = readSettingsText(backup);
+    if (reinstalled !== undefined) {
+      addOurs(reinstalled, { mcp: text.includes('"Bash|mcp__.*"') });
+      if (format(reinstalled, backup) === text) next = backup;
+    }
+  } else if (Object.keys(obj).length === 0) next = undefined; // install created the file
+  if (opts.dryRun) {
+    io.stdout(diff(text, next ?? "", file));
+    return 0;
+  }
+  if (next === undefined) rmSync(file);
+  else writeAtomic(file, next);
+  rmSync(backupOf(file), { force: true });
+  io.stderr(`downscope: removed the Claude Code hooks from ${file}\n`);
+  return 0;
+};
+
+function readSettingsText(text: string): Obj | undefined {
+  try {
+    const o: unknown = text.trim() === "" ? {} : JSON.parse(text);
+    return typeof o === "object" && o !== null && !Array.isArray(o) ? (o as Obj) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o644 });
+  renameSync(tmp, file);
+}
+
+/** A small unified-style line diff (LCS), enough to review a settings change. */
+export function diff(before: string, after: string, file: string): string {
+  if (before === after) return `(no change to ${file})\n`;
+  const a = before === "" ? [] : before.replace(/\n$/, "").split("\n");
+  const b = after === "" ? [] : after.replace(/\n$/, "").split("\n");
+  const dp: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--)
+      dp[i]![j] = a[i] === b[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+  const lines = [`--- ${file}`, `+++ ${file} (after)`];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      lines.push(`  ${a[i]}`);
+      i++;
+      j++;
+    } else if (j < b.length && (i >= a.length || dp[i]![j + 1]! >= dp[i + 1]![j]!)) lines.push(`+ ${b[j++]}`);
+    else lines.push(`- ${a[i++]}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,231 @@
+/**
+ * The hook's decision (pure apart from the approval recorder passed in): a
+ * Bash command or an MCP tool call in, one answer out.
+ *
+ * Combination (see docs/claude-code.md):
+ *   - any service invocation denied, an environment change that would
+ *     redirect downscope itself, or an agent-written approval → deny;
+ *   - else any review, or anything unresolvable (settings.unresolved) → ask;
+ *   - else rewrite each direct service invocation to `downscope-exec …`, and
+ *     answer allow only when the whole command is allowed service calls plus
+ *     harmless commands and auto_approve is on;
+ *   - no service involved → no answer at all.
+ */
+import { decide, describeDecision, type Decision } from "../policy/index.js";
+import type { PathContext } from "../policy/evaluate.js";
+import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
+import { analyzeShell, type ShellInvocation } from "../shell/analyze.js";
+
+export interface HookContext {
+  policy: Policy;
+  pathCtx: PathContext;
+  /** What to insert before a command word: `downscope-exec` or a quoted absolute path. */
+  execCommand: string;
+  /** A directory with a `.downscope-shims` marker is on PATH. */
+  shimsOnPath: boolean;
+  /** Records a single-use approval bound to this exact argv and returns its nonce. */
+  approve: (binary: string, args: readonly string[]) => string;
+}
+
+export type HookResult =
+  | { decision: "none" }
+  | { decision: "deny"; reason: string }
+  | { decision: "ask"; reason: string; command?: string }
+  | { decision: "allow"; reason: string; command: string }
+  | { decision: "rewrite"; reason: string; command: string };
+
+/** Variables that would redirect downscope's own config, trust store, approvals or binary lookup. */
+export function isProtectedEnv(name: string): boolean {
+  return (
+    name === "*" ||
+    name.startsWith("DOWNSCOPE_") ||
+    ["HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "PATH"].includes(name)
+  );
+}
+
+const APPROVAL_ENV = "DOWNSCOPE_APPROVAL";
+
+interface Judged {
+  inv: ShellInvocation;
+  decision: Decision;
+}
+
+export function decideBash(command: string, ctx: HookContext): HookResult {
+  const binaries = serviceBinaries(ctx.policy);
+  if (binaries.size === 0) return { decision: "none" };
+  const settings = settingsOf(ctx.policy);
+  const a = analyzeShell(command);
+
+  if (a.errors.length > 0) {
+    return {
+      decision: "deny",
+      reason: `downscope: cannot parse this command (${a.errors[0]}); write it in plain Bash syntax so it can be checked`,
+    };
+  }
+
+  const services: Judged[] = [];
+  for (const inv of a.invocations) {
+    if (!binaries.has(inv.binary)) continue;
+    services.push({
+      inv,
+      decision: decide(ctx.policy, { kind: "cli", binary: inv.binary, args: inv.args }, ctx.pathCtx),
+    });
+  }
+  const shadowing = a.definitions.filter((d) => binaries.has(d.name));
+  const unresolved = [
+    ...a.unresolved.map((u) => `${u.construct} in \`${clip(u.text)}\``),
+    ...shadowing.map((d) => `${d.kind === "alias" ? "an alias" : "a function"} named \`${d.name}\` shadows a service`),
+  ];
+  if (services.length === 0 && unresolved.length === 0) return { decision: "none" };
+
+  // Deny: the policy, protected environment, agent-written approvals.
+  const denied = services.find((s) => s.decision.action === "deny");
+  if (denied) {
+    return {
+      decision: "deny",
+      reason: `downscope: \`${clip(denied.inv.text)}\` ${describeDecision(denied.decision)}${denied.decision.matched ? ` (matched ${denied.decision.matched})` : ""}`,
+    };
+  }
+  if (services.length > 0 && (command.includes(APPROVAL_ENV) || a.envChanges.some((c) => c.name === APPROVAL_ENV))) {
+    return {
+      decision: "deny",
+      reason: `downscope: the command sets ${APPROVAL_ENV} itself; approvals are created by the hook when a human approves, never written by the agent. Run the command without it.`,
+    };
+  }
+  for (const s of services) {
+    const change = a.envChanges.find((c) => c.pos <= s.inv.pos && isProtectedEnv(c.name));
+    if (change) {
+      const what = change.name === "*" ? "clears the environment (env -i)" : `sets ${change.name}`;
+      return {
+        decision: "deny",
+        reason: `downscope: \`${clip(s.inv.text)}\` ${what} before calling ${s.inv.binary}, which would redirect downscope's own configuration, approvals or binary lookup. Run ${s.inv.binary} without changing ${change.name === "*" ? "the environment" : change.name}.`,
+      };
+    }
+  }
+
+  // Review invocations that cannot carry an approval are denied with the reason.
+  for (const s of services) {
+    if (s.decision.action !== "review") continue;
+    const why =
+      s.inv.wrappers.includes("downscope-exec") || s.inv.wrappers.includes("downscope-exec.js")
+        ? "it is wrapped in downscope-exec by the agent; run it without downscope-exec so the hook can ask a human"
+        : s.inv.insertAt === undefined
+          ? "it is nested in a string run by another shell; run it directly so the approval can be bound to it"
+          : s.inv.dynamicArgs
+            ? "its arguments are not literal, so an approval cannot be bound to them; write them out"
+            : undefined;
+    if (why) {
+      return {
+        decision: "deny",
+        reason: `downscope: \`${clip(s.inv.text)}\` ${describeDecision(s.decision)}, but ${why}`,
+      };
+    }
+  }
+
+  const reviews = services.filter((s) => s.decision.action === "review");
+  const nestedNeedsShims = services.filter((s) => s.inv.insertAt === undefined && !isAgentWrapped(s.inv));
+  const askReasons: string[] = [
+    ...reviews.map((s) => `\`${clip(s.inv.text)}\` ${describeDecision(s.decision)}`),
+    ...unresolved.map((u) => `cannot tell statically what runs: ${u}`),
+  ];
+  if (!ctx.shimsOnPath)
+    askReasons.push(
+      ...nestedNeedsShims.map(
+        (s) =>
+          `\`${clip(s.inv.text)}\` calls ${s.inv.binary} inside a string, and the downscope shims are not on PATH to scope its credentials`,
+      ),
+    );
+
+  if (unresolved.length > 0 && settings.unresolved === "deny") {
+    return {
+      decision: "deny",
+      reason: `downscope: cannot tell statically what runs: ${unresolved.join("; ")} (settings.unresolved is deny). Write the command out literally.`,
+    };
+  }
+
+  const inserts = new Map<number, string>();
+  for (const s of services) {
+    if (s.inv.insertAt === undefined || isAgentWrapped(s.inv)) continue;
+    if (s.decision.action === "review") continue; // approvals are recorded below, only if the answer is ask
+    inserts.set(s.inv.insertAt, `${ctx.execCommand} `);
+  }
+
+  if (askReasons.length > 0) {
+    for (const s of reviews) {
+      const nonce = ctx.approve(s.inv.binary, s.inv.args);
+      const assign = s.inv.wrappers.length === 0 ? `${APPROVAL_ENV}=${nonce} ` : `env ${APPROVAL_ENV}=${nonce} `;
+      inserts.set(s.inv.insertAt!, `${assign}${ctx.execCommand} `);
+    }
+    const rewritten = applyInserts(command, inserts);
+    return {
+      decision: "ask",
+      reason: `downscope: ${askReasons.join("; ")}`,
+      ...(rewritten !== command ? { command: rewritten } : {}),
+    };
+  }
+
+  const rewritten = applyInserts(command, inserts);
+  const auto =
+    settings.autoApprove &&
+    !a.writesFiles &&
+    a.unresolved.length === 0 &&
+    a.definitions.length === 0 &&
+    a.invocations.every((inv) => {
+      const s = services.find((x) => x.inv === inv);
+      if (s) {
+        return (
+          s.decision.action === "allow" &&
+          s.decision.grant !== undefined &&
+          !inv.dynamicArgs &&
+          !inv.assigns &&
+          inv.insertAt !== undefined &&
+          inv.wrappers.length === 0
+        );
+      }
+      return settings.harmless.has(inv.binary) && inv.wrappers.length === 0 && !inv.assigns;
+    });
+  const summary = services.map((s) => `\`${clip(s.inv.text)}\` ${describeDecision(s.decision)}`).join("; ");
+  if (auto) return { decision: "allow", reason: `downscope: ${summary}`, command: rewritten };
+  if (rewritten === command) {
+    // Nothing to rewrite (nested in strings with the shims on PATH, or agent-wrapped): leave it to the user's rules.
+    return { decision: "none" };
+  }
+  return { decision: "rewrite", reason: `downscope: ${summary}`, command: rewritten };
+}
+
+function isAgentWrapped(inv: ShellInvocation): boolean {
+  return inv.wrappers.includes("downscope-exec") || inv.wrappers.includes("downscope-exec.js");
+}
+
+/** Inserts text at offsets, preserving every other byte. */
+export function applyInserts(text: string, inserts: ReadonlyMap<number, string>): string {
+  let out = text;
+  for (const at of [...inserts.keys()].sort((x, y) => y - x)) out = out.slice(0, at) + inserts.get(at)! + out.slice(at);
+  return out;
+}
+
+function clip(s: string): string {
+  const one = s.replace(/\s+/g, " ").trim();
+  return one.length > 120 ? `${one.slice(0, 117)}...` : one;
+}
+
+/** `mcp__<server>__<tool>` → the server and tool; undefined for other tools. */
+export function parseMcpToolName(name: string): { server: string; tool: string } | undefined {
+  if (!name.startsWith("mcp__")) return undefined;
+  const rest = name.slice(5);
+  const i = rest.indexOf("__");
+  if (i <= 0 || i + 2 >= rest.length) return undefined;
+  return { server: rest.slice(0, i), tool: rest.slice(i + 2) };
+}
+
+export function decideMcp(toolName: string, input: Readonly<Record<string, unknown>>, ctx: HookContext): HookResult {
+  const t = parseMcpToolName(toolName);
+  if (!t) return { decision: "none" };
+  const d = decide(ctx.policy, { kind: "mcp", server: t.server, tool: t.tool, arguments: input }, ctx.pathCtx);
+  if (d.service === undefined) return { decision: "none" };
+  if (d.action === "deny")
+    return { decision: "deny", reason: `downscope: ${t.server}/${t.tool} ${describeDecision(d)}` };
+  if (d.action === "review")
+    return { decision: "ask", reason: `downscope: ${t.server}/${t.tool} ${describeDecision(d)}` };
+  return { decision: "none" };
+}

@@ -1,0 +1,89 @@
+/**
+ * Claude Code's PreToolUse hook protocol: the payload on stdin and the answer
+ * on stdout. https://docs.claude.com/en/docs/claude-code/hooks
+ *
+ * Answer shape (exit 0): {"hookSpecificOutput": {"hookEventName": "PreToolUse",
+ * "permissionDecision": "allow"|"deny"|"ask", "permissionDecisionReason": "…",
+ * "updatedInput": {…}}}. `updatedInput` replaces the whole tool input, so it is
+ * a full copy with only `command` changed. Without a permissionDecision the
+ * rewritten command goes through the user's own permission rules.
+ */
+import type { HookResult } from "./decide.js";
+
+export interface HookPayload {
+  hook_event_name?: string;
+  tool_name: string;
+  tool_input: Record<string, unknown>;
+  cwd?: string;
+  session_id?: string;
+  permission_mode?: string;
+  tool_use_id?: string;
+}
+
+export class PayloadError extends Error {}
+
+export function parsePayload(text: string): HookPayload {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new PayloadError(
+      "the hook input is not JSON; `downscope hook` must be run by Claude Code as a PreToolUse hook",
+    );
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data))
+    throw new PayloadError("the hook input is not a JSON object");
+  const p = data as Record<string, unknown>;
+  if (typeof p.tool_name !== "string") throw new PayloadError("the hook input has no tool_name");
+  const input = p.tool_input ?? {};
+  if (typeof input !== "object" || input === null || Array.isArray(input))
+    throw new PayloadError("the hook input's tool_input is not an object");
+  return {
+    ...(typeof p.hook_event_name === "string" ? { hook_event_name: p.hook_event_name } : {}),
+    tool_name: p.tool_name,
+    tool_input: input as Record<string, unknown>,
+    ...(typeof p.cwd === "string" ? { cwd: p.cwd } : {}),
+  };
+}
+
+export interface HookOutput {
+  hookSpecificOutput: {
+    hookEventName: "PreToolUse";
+    permissionDecision?: "allow" | "deny" | "ask";
+    permissionDecisionReason?: string;
+    updatedInput?: Record<string, unknown>;
+  };
+}
+
+/** The JSON answer, or undefined for "no opinion" (print nothing). */
+export function toOutput(result: HookResult, toolInput: Record<string, unknown>): HookOutput | undefined {
+  const withCommand = (command: string) => ({ ...toolInput, command });
+  switch (result.decision) {
+    case "none":
+      return undefined;
+    case "deny":
+      return out({ permissionDecision: "deny", permissionDecisionReason: result.reason });
+    case "ask":
+      return out({
+        permissionDecision: "ask",
+        permissionDecisionReason: result.reason,
+        ...(result.command !== undefined ? { updatedInput: withCommand(result.command) } : {}),
+      });
+    case "allow":
+      return out({
+        permissionDecision: "allow",
+        permissionDecisionReason: result.reason,
+        updatedInput: withCommand(result.command),
+      });
+    case "rewrite":
+      return out({ updatedInput: withCommand(result.command) });
+  }
+}
+
+export function denyOutput(reason: string): HookOutput {
+  return out({ permissionDecision: "deny", permissionDecisionReason: reason });
+}
+
+function out(o: Omit<HookOutput["hookSpecificOutput"], "hookEventName">): HookOutput {
+  return { hookSpecificOutput: { hookEventName: "PreToolUse", ...o } };
+}
