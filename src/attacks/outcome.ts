@@ -38,6 +38,8 @@ function fromDecision(d: Decision): Outcome {
 
 export function decideCommand(policy: Policy, command: string, ctx?: PathContext): Outcome {
   const analysis = analyzeCommand(command);
+  if (analysis.invalid !== undefined)
+    return { action: "deny", covered: true, reason: `cannot parse the command (${analysis.invalid})` };
   const outcomes = analysis.invocations.map((inv) => fromDecision(decide(policy, inv, ctx)));
   const covered = outcomes.filter((o) => o.covered);
   let worst: Outcome | undefined;

@@ -368,5 +368,8 @@ export function spellings(a: CliAttack): Spelling[] {
     { how: "sudo wrapper", command: `sudo -E ${a.command}` },
     { how: "bash -c", command: `bash -c ${q(a.command)}` },
     { how: "compound", command: `cd /tmp && ${a.command} | head -5` },
+    { how: "eval", command: `eval ${q(a.command)}` },
+    { how: "command substitution", command: `echo "$(${a.command})"` },
+    { how: "subshell", command: `( ${a.command} )` },
   ];
 }
