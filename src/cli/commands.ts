@@ -71,4 +71,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope init [--template readonly|developer|strict] [--services gh,aws,...] [--ci github] [--force]",
     load: async () => (await import("./init.js")).init,
   },
+  doctor: {
+    summary: "check the installation: hook, shims, binaries, credential sources, trust, lint",
+    usage: "downscope doctor [--json]",
+    load: async () => (await import("./doctor.js")).doctor,
+  },
 };
