@@ -131,9 +131,19 @@ export function readAuditKey(env: Env): Buffer | undefined {
   }
 }
 
-/** The per-user key, created (0600, atomically) on first use. */
+const keyCache = new Map<string, Buffer>();
+
+/** The per-user key, created (0600, atomically) on first use; cached per process. */
 export function auditKey(env: Env): Buffer {
   const path = auditKeyPath(env);
+  const cached = keyCache.get(path);
+  if (cached) return cached;
+  const key = loadOrCreateKey(path);
+  keyCache.set(path, key);
+  return key;
+}
+
+function loadOrCreateKey(path: string): Buffer {
   try {
     return parseKey(readFileSync(path, "utf8"), path);
   } catch (e) {
@@ -180,7 +190,7 @@ export function lastLine(path: string): string | undefined {
   try {
     const size = fstatSync(fd).size;
     if (size === 0) return undefined;
-    let chunk = 64 * 1024;
+    let chunk = 8 * 1024;
     for (;;) {
       const start = Math.max(0, size - chunk);
       const buf = Buffer.alloc(size - start);
