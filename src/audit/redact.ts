@@ -41,6 +41,9 @@ const NOT_A_VALUE = /(?:[-_])(?:stdin|file|path|env|id|name|arn)$/i;
 /** Flags whose value may carry a secret whatever the rest of the name says. */
 const ALWAYS_SECRET_FLAGS = new Set(["--from-literal", "--docker-password", "--secret-string", "--secret-binary"]);
 const HEADER_FLAGS = new Set(["-H", "--header"]);
+/** `-u user:password` (curl and friends): the part after the colon is a password. */
+const USERPASS_FLAGS = new Set(["-u", "--user", "--proxy-user"]);
+const redactUserPass = (v: string) => v.replace(/^([^:]*):.+$/, `$1:${REDACTED}`);
 
 export function isSecretName(name: string): boolean {
   const n = name.replace(/^-+/, "");
@@ -89,12 +92,19 @@ export function redactArgv(argv: readonly string[]): string[] {
             ? `${name}=${REDACTED}`
             : HEADER_FLAGS.has(name)
               ? `${name}=${redactHeader(value)}`
-              : `${name}=${redactText(value)}`,
+              : USERPASS_FLAGS.has(name)
+                ? `${name}=${redactText(redactUserPass(value))}`
+                : `${name}=${redactText(value)}`,
         );
         continue;
       }
       out.push(redactText(w));
       const next = argv[i + 1];
+      if (next !== undefined && USERPASS_FLAGS.has(name)) {
+        out.push(redactText(redactUserPass(next)));
+        i++;
+        continue;
+      }
       if (next !== undefined && (secretFlag || HEADER_FLAGS.has(name))) {
         out.push(secretFlag ? REDACTED : redactHeader(next));
         i++;

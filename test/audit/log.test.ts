@@ -215,6 +215,34 @@ describe("audit log", () => {
   });
 });
 
+describe("syslog export", () => {
+  it("sends one RFC 5424 message per record over UDP on loopback", async () => {
+    const sb = sandbox();
+    const { createSocket } = await import("node:dgram");
+    const sock = createSocket("udp4");
+    const got: string[] = [];
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+    sock.on("message", (m) => got.push(m.toString()));
+    try {
+      const s = settingsFor(sb, { syslog: true });
+      appendAudit(rec(1, { action: "deny", argv: ["gh", "--token", "fake-gh-token-ro-123"] }), {
+        env: sb.env,
+        settings: s,
+        syslogPort: sock.address().port,
+      });
+      await flushAuditExports();
+      for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(got).toHaveLength(1);
+      // authpriv (10) * 8 + warning (4) = 84 for a denial
+      expect(got[0]).toMatch(/^<84>1 \d{4}-\d\d-\d\dT\S+Z \S+ downscope \d+ exec - \{"time":/);
+      expect(got[0]).toContain('"argv":["gh","--token","[REDACTED]"]');
+      expect(got[0]).not.toContain("fake-gh-token-ro-123");
+    } finally {
+      sock.close();
+    }
+  });
+});
+
 describe("audit settings", () => {
   it("come from the managed and user layers; a project file cannot change them", async () => {
     const sb = sandbox();

@@ -62,6 +62,13 @@ const cases: [string, string[], string[]][] = [
     ["git", "push", "https://x-access-token:ghp_fake0token0for0tests@github.com/o/r"],
     ["git", "push", `https://x-access-token:${R}@github.com/o/r`],
   ],
+  ["curl -u user:password", ["curl", "-u", "me:hunter2", "https://x"], ["curl", "-u", `me:${R}`, "https://x"]],
+  ["--user=user:password", ["curl", "--user=me:hunter2"], ["curl", `--user=me:${R}`]],
+  [
+    "kubectl --user name kept",
+    ["kubectl", "--user", "admin", "get", "pods"],
+    ["kubectl", "--user", "admin", "get", "pods"],
+  ],
   ["URL password", ["curl", "https://me:hunter2secret@example.com/x"], ["curl", `https://me:${R}@example.com/x`]],
   ["Bearer inside a word", ["curl", "-d", "data=Bearer fake0token0value"], ["curl", "-d", `data=Bearer ${R}`]],
   ["assignment of auth=", ["curl", "-d", "auth=Bearer fake0token0value"], ["curl", "-d", `auth=${R}`]],
