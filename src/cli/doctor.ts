@@ -18,6 +18,8 @@ import { lintConfig } from "../policy/lint.js";
 import { findProjectConfig, loadPolicy, readConfigText } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import type { Policy } from "../policy/policy.js";
+import { auditKeyPath } from "../audit/log.js";
+import { auditSettingsOf } from "../audit/settings.js";
 import type { Command, Io } from "./io.js";
 
 export type Level = "ok" | "warn" | "error";
@@ -189,7 +191,36 @@ export function diagnose(io: Pick<Io, "env" | "cwd">): Finding[] {
     out.push(...checkServices(policy, env));
   }
 
-  // 3. What the agent could reach without downscope.
+  // 3. The audit trail: private files.
+  const audit = auditSettingsOf(policy, env);
+  if (!audit.enabled)
+    out.push({
+      level: "warn",
+      check: "audit",
+      message: "the audit log is disabled (settings.audit.enabled: false)",
+      fix: "remove settings.audit.enabled: false from your user config",
+    });
+  for (const [path, mode] of [
+    [dirname(audit.path), 0o700],
+    [audit.path, 0o600],
+    [auditKeyPath(env), 0o600],
+  ] as const) {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      continue; // created on first use
+    }
+    if ((st.mode & 0o077) !== 0)
+      out.push({
+        level: "warn",
+        check: "audit",
+        message: `${path} is accessible to other users (mode ${(st.mode & 0o777).toString(8)})`,
+        fix: `chmod ${mode.toString(8)} ${path}`,
+      });
+  }
+
+  // 4. What the agent could reach without downscope.
   for (const v of AMBIENT_VARS)
     if (env[v])
       out.push({

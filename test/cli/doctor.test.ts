@@ -48,6 +48,7 @@ describe("downscope doctor", () => {
     sb.write(join(sb.project, ".claude/downscoping.yaml"), POLICY);
     sb.write(join(sb.home, ".aws/credentials"), "[default]\n");
     const realDir = fakeBin(sb, "real", "gh");
+    sb.write(join(sb.env.XDG_STATE_HOME!, "downscope/audit.jsonl"), "", 0o644);
     const env = { ...sb.env, PATH: realDir, GH_TOKEN: "fake-gh-token-ambient-1" };
     const d = await doctor(sb, env);
     expect(d.code).toBe(1);
@@ -62,6 +63,7 @@ describe("downscope doctor", () => {
     expect(d.has("warn", "shims", "no directory with the downscope shims")).toBe(true);
     expect(d.has("warn", "exposure", "GH_TOKEN is set")).toBe(true);
     expect(d.has("warn", "exposure", "~/.aws/credentials is readable")).toBe(true);
+    expect(d.has("warn", "audit", "audit.jsonl is accessible to other users (mode 644)")).toBe(true);
     for (const f of d.out.findings.filter((f) => f.level !== "ok")) expect(f.fix, f.message).toBeTruthy();
     // Values are never printed.
     expect(d.stdout).not.toContain("fake-gh-token-ambient-1");
