@@ -12,6 +12,12 @@ import { analyzeShell } from "../shell/analyze.js";
 
 export interface CommandAnalysis {
   invocations: Invocation[];
+  /**
+   * Per invocation (same order): why a human approval could not be bound to
+   * it (nested in a string another shell runs, or non-literal arguments). The
+   * hook turns a `review` of such an invocation into a deny.
+   */
+  unapprovable: (string | undefined)[];
   /** Why some part could not be resolved statically; undefined when all was. */
   unresolved?: string;
   /** A parse error; the hook denies such commands. */
@@ -22,6 +28,13 @@ export function analyzeCommand(command: string): CommandAnalysis {
   const a = analyzeShell(command);
   const out: CommandAnalysis = {
     invocations: a.invocations.map((i) => ({ kind: "cli", binary: i.binary, args: i.args })),
+    unapprovable: a.invocations.map((i) =>
+      i.insertAt === undefined
+        ? "it is nested in a string run by another shell, so an approval cannot be bound to it"
+        : i.dynamicArgs
+          ? "its arguments are not literal, so an approval cannot be bound to them"
+          : undefined,
+    ),
   };
   const unresolved = [
     ...a.unresolved.map((u) => u.construct),

@@ -40,7 +40,14 @@ export function decideCommand(policy: Policy, command: string, ctx?: PathContext
   const analysis = analyzeCommand(command);
   if (analysis.invalid !== undefined)
     return { action: "deny", covered: true, reason: `cannot parse the command (${analysis.invalid})` };
-  const outcomes = analysis.invocations.map((inv) => fromDecision(decide(policy, inv, ctx)));
+  const outcomes = analysis.invocations.map((inv, i) => {
+    const o = fromDecision(decide(policy, inv, ctx));
+    // As in the hook: a review that cannot carry an approval is a deny.
+    const why = analysis.unapprovable[i];
+    return o.action === "review" && why !== undefined
+      ? { ...o, action: "deny" as const, reason: `${o.reason}, but ${why}` }
+      : o;
+  });
   const covered = outcomes.filter((o) => o.covered);
   let worst: Outcome | undefined;
   for (const o of covered) if (worst === undefined || RANK[o.action] > RANK[worst.action]) worst = o;

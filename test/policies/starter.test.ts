@@ -110,6 +110,20 @@ tests:
     ]);
   });
 
+  // As in the hook: a review of a command nested in `bash -c` or with
+  // non-literal arguments cannot carry a human approval, so it is a deny.
+  it("decides a review that cannot carry an approval as deny, like the hook", async () => {
+    const sb = sandbox();
+    const t = sb.write(
+      "t.yaml",
+      `version: 1\ntests:\n  - { command: "bash -c 'gh pr merge 12'", expect: deny, rule: pr merge needs a human }\n  - { command: "gh pr merge $N", expect: deny }\n  - { command: "gh pr merge 12", expect: review }\n`,
+    );
+    const policy = join(packageRoot(), "policies/developer.yaml");
+    const r = await runCli(["test", "--policy", policy, "--file", t], { env: sb.env, cwd: sb.project });
+    expect(r.stdout).toContain("3/3 tests passed");
+    expect(r.code).toBe(0);
+  });
+
   it("says so when there are no tests, and rejects a bad test file with its position", async () => {
     const sb = sandbox();
     const p = sb.write("p.yaml", "version: 1\nservices: {}\n");
