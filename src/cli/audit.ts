@@ -11,9 +11,10 @@ import { readAuditEntries, verifyAudit } from "../audit/verify.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Command, Io } from "./io.js";
 
-function settingsFor(io: Io): AuditSettings {
+async function settingsFor(io: Io): Promise<AuditSettings> {
   try {
-    return auditSettingsOf(loadPolicy({ cwd: io.cwd, env: io.env }), io.env);
+    // Promise.resolve: works whether loadPolicy is synchronous or asynchronous (it becomes async on main).
+    return auditSettingsOf(await Promise.resolve(loadPolicy({ cwd: io.cwd, env: io.env })), io.env);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     io.stderr(`downscope: warning: ${e.message}\ndownscope: reading the audit log at its default place\n`);
@@ -43,7 +44,7 @@ export const audit: Command = async (argv, io) => {
   const since = values.since !== undefined ? Date.now() - parseDuration(values.since) : undefined;
   if (values.action !== undefined && !["allow", "deny", "review", "ask", "error"].includes(values.action))
     throw new UsageError(`--action must be allow, deny, review, ask or error (got "${values.action}")`);
-  const settings = settingsFor(io);
+  const settings = await settingsFor(io);
   const entries = readAuditEntries(settings).filter(
     (e) =>
       (since === undefined || Date.parse(e.time) >= since) &&
@@ -96,7 +97,7 @@ function truncate(s: string, n: number): string {
 
 async function verify(argv: string[], io: Io): Promise<number> {
   if (argv.length > 0) throw new UsageError("usage: downscope audit verify");
-  const settings = settingsFor(io);
+  const settings = await settingsFor(io);
   const key = readAuditKey(io.env);
   if (key === undefined) {
     const any = verifyAudit(settings, Buffer.alloc(32)).files > 0;

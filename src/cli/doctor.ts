@@ -67,7 +67,7 @@ export const doctor: Command = async (argv, io) => {
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\nusage: downscope doctor [--json]`);
   }
-  const findings = diagnose(io);
+  const findings = await diagnose(io);
   const errors = findings.filter((f) => f.level === "error").length;
   const warnings = findings.filter((f) => f.level === "warn").length;
   if (values.json) {
@@ -83,7 +83,7 @@ export const doctor: Command = async (argv, io) => {
   return errors > 0 ? 1 : 0;
 };
 
-export function diagnose(io: Pick<Io, "env" | "cwd">): Finding[] {
+export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> {
   const out: Finding[] = [];
   const env = io.env;
   const projectConfig = findProjectConfig(io.cwd, env);
@@ -139,7 +139,7 @@ export function diagnose(io: Pick<Io, "env" | "cwd">): Finding[] {
   // 2. Policy, trust, lint.
   let policy: Policy | undefined;
   try {
-    policy = loadPolicy({ cwd: io.cwd, env });
+    policy = await Promise.resolve(loadPolicy({ cwd: io.cwd, env })); // sync here, async on main
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     out.push({

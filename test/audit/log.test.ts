@@ -259,7 +259,7 @@ describe("audit settings", () => {
       `version: 1\nsettings: { audit: { enabled: false, path: /tmp/elsewhere } }\n`,
     );
     const { loadPolicy } = await import("../../src/policy/load.js");
-    const s = auditSettingsOf(loadPolicy({ cwd: sb.project, env: sb.env }), sb.env);
+    const s = auditSettingsOf(await Promise.resolve(loadPolicy({ cwd: sb.project, env: sb.env })), sb.env);
     expect(s).toMatchObject({
       enabled: true,
       path: join(sb.home, "logs/a.jsonl"),

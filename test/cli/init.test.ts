@@ -13,7 +13,7 @@ describe("downscope init", () => {
     expect(r.code).toBe(0);
     const file = join(sb.project, ".claude/downscoping.yaml");
     expect(readFileSync(file, "utf8")).toContain("# downscope starter policy: readonly");
-    const policy = loadPolicy({ cwd: sb.project, env: sb.env });
+    const policy = await Promise.resolve(loadPolicy({ cwd: sb.project, env: sb.env }));
     expect(policy.layers.map((l) => [l.name, l.trusted])).toEqual([["project", true]]);
     expect(r.stderr).toContain("GITHUB_TOKEN_READONLY, KUBE_TOKEN_VIEWER");
     expect(r.stderr).toContain("downscope install claude");
