@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { hookCommands } from "../../src/cli/install-claude.js";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox, type Sandbox } from "../helpers/sandbox.js";
 
@@ -84,7 +85,17 @@ describe("downscope doctor", () => {
     fakeBin(sb, "real", "aws");
     const env = { ...sb.env, PATH: `${shims}:${real}`, DOCTOR_TEST_GH_RO: "fake-gh-token-ro-123" };
     expect((await runCli(["trust"], { env, cwd: sb.project })).code).toBe(0);
-    expect((await runCli(["install", "claude"], { env, cwd: sb.project })).code).toBe(0);
+    // What `downscope install claude` writes (test/cli/install-claude.test.ts covers the installer itself).
+    const { hook, sessionStart } = hookCommands();
+    sb.write(
+      join(sb.home, ".claude/settings.json"),
+      JSON.stringify({
+        hooks: {
+          PreToolUse: [{ matcher: "Bash", hooks: [{ type: "command", command: hook, timeout: 10 }] }],
+          SessionStart: [{ hooks: [{ type: "command", command: sessionStart }] }],
+        },
+      }),
+    );
     sb.write(
       join(sb.project, ".claude/settings.json"),
       JSON.stringify({ permissions: { deny: ["Read(~/.aws/credentials)"] } }),
