@@ -102,4 +102,24 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope demo",
     load: async () => (await import("./demo.js")).demo,
   },
+  audit: {
+    summary: "show the audit trail (decisions, credentials issued), or verify its chain",
+    usage: "downscope audit [--since 1h] [--session ID] [--action deny] [--json] | downscope audit verify",
+    load: async () => (await import("./audit.js")).audit,
+  },
+  test: {
+    summary: "run the policy's tests: cases, or the built-in attack pack with --attacks",
+    usage: "downscope test [--file F] [--policy P] [--attacks] [--json]",
+    load: async () => (await import("./test.js")).test,
+  },
+  init: {
+    summary: "write and trust a starter .claude/downscoping.yaml",
+    usage: "downscope init [--template readonly|developer|strict] [--services gh,aws,...] [--ci github] [--force]",
+    load: async () => (await import("./init.js")).init,
+  },
+  doctor: {
+    summary: "check the installation: hook, shims, binaries, credential sources, trust, lint",
+    usage: "downscope doctor [--json]",
+    load: async () => (await import("./doctor.js")).doctor,
+  },
 };

@@ -3,7 +3,7 @@ import { ConfigError, UsageError } from "../errors.js";
 import { findProjectConfig, readConfigText, sha256 } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import { readTrustStore, writeTrustStore } from "../policy/trust.js";
-import { trustStorePath } from "../paths.js";
+import { trustStorePath, type Env } from "../paths.js";
 import type { Command, Io } from "./io.js";
 
 function target(argv: string[], io: Io): string {
@@ -13,17 +13,23 @@ function target(argv: string[], io: Io): string {
   return file;
 }
 
-/** `downscope trust [file]`: pin the file's sha256 so it may grant credentials. */
-export const trust: Command = async (argv, io) => {
-  const file = target(argv, io);
+/** Pin a valid policy file's sha256 in the trust store; returns the hash. Shared by `trust` and `init`. */
+export function pinTrust(file: string, env: Env): string {
   const text = readConfigText(file);
   const parsed = parseConfig(text, file);
   if (!parsed.ok) throw new ConfigError(parsed.issues);
-  const store = readTrustStore(trustStorePath(io.env));
+  const store = readTrustStore(trustStorePath(env));
   store.set(file, sha256(text));
-  writeTrustStore(trustStorePath(io.env), store);
+  writeTrustStore(trustStorePath(env), store);
+  return sha256(text);
+}
+
+/** `downscope trust [file]`: pin the file's sha256 so it may grant credentials. */
+export const trust: Command = async (argv, io) => {
+  const file = target(argv, io);
+  const hash = pinTrust(file, io.env);
   io.stderr(
-    `downscope: trusted ${file} (sha256 ${sha256(text).slice(0, 12)}…). Any change to it withdraws the trust until you run \`downscope trust\` again.\n`,
+    `downscope: trusted ${file} (sha256 ${hash.slice(0, 12)}…). Any change to it withdraws the trust until you run \`downscope trust\` again.\n`,
   );
   return 0;
 };

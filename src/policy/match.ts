@@ -72,11 +72,10 @@ function prefixMatches(pattern: readonly string[], words: readonly string[]): bo
   return pattern.every((p, i) => wordMatches(p, words[i]!));
 }
 
-/** A command word in a rule: `*` matches any word, `a|b` either, else exact. */
+/** A command word in a rule: `*` matches any word, `a|b` either, `delete-*` a prefix glob, else exact. */
 export function wordMatches(pattern: string, word: string): boolean {
   if (pattern === "*") return true;
-  if (pattern.includes("|")) return pattern.split("|").includes(word);
-  return pattern === word;
+  return pattern.split("|").some((p) => (p.includes("*") ? globMatch(p, word) : p === word));
 }
 
 interface FlagSpec {

@@ -99,7 +99,7 @@ export const MatchSchema = z
       .min(1)
       .optional()
       .describe(
-        "Subcommand path after global flags, e.g. [pr, merge]. Matches `gh --repo o/r pr merge` and `gh pr  merge`. `*` matches any one word, `a|b` either word.",
+        "Subcommand path after global flags, e.g. [pr, merge]. Matches `gh --repo o/r pr merge` and `gh pr  merge`. `*` matches any one word, `a|b` either word, `delete-*` any word starting with `delete-`.",
       ),
     flags: z
       .array(z.string().regex(/^-/, "flags start with -"))

@@ -1,0 +1,303 @@
+/**
+ * The append-only audit log: one JSON line per record, 0600 in a 0700 dir.
+ *
+ * Tamper evidence: every line carries `prev`, an HMAC-SHA256 of the previous
+ * line (keyed with a per-user key kept outside the log directory), and `mac`,
+ * an HMAC of the line itself. `downscope audit verify` recomputes both, so a
+ * changed line, a removed line and a forged line without the key all show.
+ *
+ * Concurrency: read-last-line + append happen under a lock file created with
+ * O_EXCL (stale locks of dead processes are broken), so parallel wrappers lose
+ * no line and break no chain. Rotation by size renames `audit.jsonl` to
+ * `audit.jsonl.1` (…`.N`) under the same lock; the first line of the new file
+ * chains to the last line of the rotated one.
+ *
+ * appendAudit never throws: a logging failure must not change a decision. It
+ * reports on stderr once per process.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import {
+  appendFileSync,
+  closeSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { configHome, type Env } from "../paths.js";
+import type { AuditRecord } from "./record.js";
+import { redactArgv, redactText, redactValue } from "./redact.js";
+import type { AuditSettings } from "./settings.js";
+
+export interface AppendOptions {
+  env: Env;
+  settings: AuditSettings;
+  /** Where a logging failure is reported (default process.stderr). */
+  stderr?: (text: string) => void;
+  now?: () => Date;
+  /** Tests: the syslog UDP port (default 514). */
+  syslogPort?: number;
+}
+
+export const auditKeyPath = (env: Env) => join(configHome(env), "audit.key");
+
+let warned = false;
+
+export function appendAudit(record: AuditRecord, opts: AppendOptions): void {
+  if (!opts.settings.enabled) return;
+  try {
+    const line = writeRecord(record, opts);
+    if (opts.settings.otlpEndpoint !== undefined || opts.settings.syslog) exportLine(line, record, opts);
+  } catch (e) {
+    if (!warned) {
+      warned = true;
+      const msg = `downscope: warning: cannot write the audit log ${opts.settings.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`;
+      (opts.stderr ?? ((t: string) => void process.stderr.write(t)))(msg);
+    }
+  }
+}
+
+/** Build the line for a record: redacted fields, time, pid. Pure apart from the clock. */
+export function recordFields(record: AuditRecord, now: Date): Record<string, unknown> {
+  const r: Record<string, unknown> = { time: now.toISOString(), event: record.event };
+  if (record.session !== undefined) r.session = record.session;
+  if (record.cwd !== undefined) r.cwd = record.cwd;
+  if (record.service !== undefined) r.service = record.service;
+  if (record.argv !== undefined)
+    r.argv = redactArgv(record.argv).map((w) => (w.length > 2000 ? w.slice(0, 2000) + "…" : w));
+  if (record.tool !== undefined) r.tool = record.tool;
+  if (record.arguments !== undefined) r.arguments = redactValue(record.arguments);
+  for (const k of ["layer", "rule", "action", "slot", "policy", "fingerprint"] as const) {
+    const v = record[k];
+    if (v !== undefined) r[k] = redactText(v);
+  }
+  if (record.reason !== undefined) r.reason = redactText(record.reason);
+  if (record.exit !== undefined) r.exit = record.exit;
+  if (record.duration_ms !== undefined) r.duration_ms = Math.round(record.duration_ms);
+  r.pid = process.pid;
+  return r;
+}
+
+function writeRecord(record: AuditRecord, opts: AppendOptions): string {
+  const { settings } = opts;
+  const key = auditKey(opts.env);
+  const fields = recordFields(record, (opts.now ?? (() => new Date()))());
+  mkdirSync(dirname(settings.path), { recursive: true, mode: 0o700 });
+  return withLock(`${settings.path}.lock`, () => {
+    // Size is checked with a generous estimate of the line (prev and mac add 150 bytes).
+    const estimate = Buffer.byteLength(JSON.stringify(fields)) + 160;
+    rotateIfNeeded(settings, estimate);
+    const prevLine = lastLine(settings.path) ?? lastLine(`${settings.path}.1`) ?? "";
+    const line = sealLine(fields, prevLine, key);
+    const fd = openSync(settings.path, "a", 0o600);
+    try {
+      // A crash mid-write leaves a partial line; terminate it so ours stands alone.
+      const size = fstatSync(fd).size;
+      const prefix = size > 0 && !endsWithNewline(settings.path, size) ? "\n" : "";
+      appendFileSync(fd, prefix + line + "\n");
+    } finally {
+      closeSync(fd);
+    }
+    return line;
+  });
+}
+
+/** `{...fields, prev}` then `mac` over exactly those bytes. */
+export function sealLine(fields: Record<string, unknown>, prevLine: string, key: Buffer): string {
+  const body = JSON.stringify({ ...fields, prev: hmac(key, prevLine) });
+  return `${body.slice(0, -1)},"mac":"${hmac(key, body)}"}`;
+}
+
+export function hmac(key: Buffer, text: string): string {
+  return createHmac("sha256", key).update(text, "utf8").digest("hex");
+}
+
+/** The key if it exists (verify must not create one). */
+export function readAuditKey(env: Env): Buffer | undefined {
+  const path = auditKeyPath(env);
+  try {
+    return parseKey(readFileSync(path, "utf8"), path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+const keyCache = new Map<string, Buffer>();
+
+/** The per-user key, created (0600, atomically) on first use; cached per process. */
+export function auditKey(env: Env): Buffer {
+  const path = auditKeyPath(env);
+  const cached = keyCache.get(path);
+  if (cached) return cached;
+  const key = loadOrCreateKey(path);
+  keyCache.set(path, key);
+  return key;
+}
+
+function loadOrCreateKey(path: string): Buffer {
+  try {
+    return parseKey(readFileSync(path, "utf8"), path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(tmp, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+  try {
+    linkSync(tmp, path); // fails if another process created it first: then use theirs
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return parseKey(readFileSync(path, "utf8"), path);
+}
+
+function parseKey(text: string, path: string): Buffer {
+  const hex = text.trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`the audit key ${path} is malformed`);
+  return Buffer.from(hex, "hex");
+}
+
+function endsWithNewline(path: string, size: number): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last complete-or-partial line of a file, without its newline; undefined if absent or empty. */
+export function lastLine(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return undefined;
+    let chunk = 8 * 1024;
+    for (;;) {
+      const start = Math.max(0, size - chunk);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      let text = buf.toString("utf8");
+      if (text.endsWith("\n")) text = text.slice(0, -1);
+      const nl = text.lastIndexOf("\n");
+      if (nl !== -1) return text.slice(nl + 1);
+      if (start === 0) return text;
+      chunk *= 4;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function rotateIfNeeded(settings: AuditSettings, incoming: number): void {
+  let size: number;
+  try {
+    size = statSync(settings.path).size;
+  } catch {
+    return;
+  }
+  if (size === 0 || size + incoming <= settings.maxBytes) return;
+  rmSync(`${settings.path}.${settings.keep}`, { force: true });
+  for (let i = settings.keep - 1; i >= 1; i--) {
+    try {
+      renameSync(`${settings.path}.${i}`, `${settings.path}.${i + 1}`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+  }
+  renameSync(settings.path, `${settings.path}.1`);
+}
+
+const LOCK_WAIT_MS = 10_000;
+const STALE_MS = 30_000;
+
+/** Run `fn` holding an O_EXCL lock file; waits for others, breaks locks of dead holders. */
+export function withLock<T>(lockPath: string, fn: () => T): T {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let delay = 1;
+  for (;;) {
+    try {
+      const fd = openSync(lockPath, "wx", 0o600);
+      try {
+        writeFileSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    if (isStale(lockPath)) {
+      rmSync(lockPath, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the lock ${lockPath}`);
+    sleepSync(delay);
+    delay = Math.min(delay * 2, 20);
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      unlinkSync(lockPath);
+    } catch {
+      /* already gone: broken as stale by someone else */
+    }
+  }
+}
+
+function isStale(lockPath: string): boolean {
+  try {
+    const st = statSync(lockPath);
+    if (Date.now() - st.mtimeMs > STALE_MS) return true;
+    const pid = Number(readFileSync(lockPath, "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0) return Date.now() - st.mtimeMs > 1000; // being written
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === "ESRCH";
+    }
+  } catch {
+    return false; // vanished: retry the open
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+// Export: fire-and-forget, never awaited by the decision. See export.ts.
+const pending = new Set<Promise<void>>();
+
+function exportLine(line: string, record: AuditRecord, opts: AppendOptions): void {
+  const p = import("./export.js")
+    .then((m) => m.exportRecord(line, record, opts.settings, { syslogPort: opts.syslogPort }))
+    .catch(() => undefined)
+    .finally(() => pending.delete(p));
+  pending.add(p);
+}
+
+/** Wait for in-flight exports (each has its own short timeout). For tests and long-lived processes. */
+export async function flushAuditExports(): Promise<void> {
+  await Promise.all([...pending]);
+}

@@ -1,0 +1,463 @@
+/**
+ * `downscope doctor [--json]`: is downscope actually in the way of the agent?
+ * Each finding says what was checked, what is wrong and the one command or
+ * edit that fixes it. Errors make the exit status 1. Credential values are
+ * never read into the output: sources are checked for presence only (a
+ * `command:` source is not run).
+ *
+ * Claude Code settings and hooks: https://docs.claude.com/en/docs/claude-code/settings
+ * (permissions.deny `Read(path)` rules keep the agent's own tools off a file).
+ */
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { delimiter, dirname, isAbsolute, join } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, UsageError, errorMessage } from "../errors.js";
+import { packageRoot } from "../package-root.js";
+import { expandHome, type Env } from "../paths.js";
+import { lintConfig } from "../policy/lint.js";
+import { findProjectConfig, loadPolicy, readConfigText } from "../policy/load.js";
+import { parseConfig } from "../policy/parse.js";
+import type { Policy } from "../policy/policy.js";
+import { auditKeyPath } from "../audit/log.js";
+import { auditSettingsOf } from "../audit/settings.js";
+import type { Command, Io } from "./io.js";
+
+export type Level = "ok" | "warn" | "error";
+
+export interface Finding {
+  level: Level;
+  /** Short name of the check: hook, session-start, shims, binary, source, trust, lint, exposure. */
+  check: string;
+  message: string;
+  /** One line that fixes it (a command or an edit). */
+  fix?: string;
+}
+
+import { SHIMS_MARKER } from "../hook/answer.js";
+
+/** Environment variables that hold a credential the CLIs would use directly. */
+const AMBIENT_VARS = [
+  "GH_TOKEN",
+  "GITHUB_TOKEN",
+  "GH_ENTERPRISE_TOKEN",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "GOOGLE_APPLICATION_CREDENTIALS",
+  "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+  "GOOGLE_OAUTH_ACCESS_TOKEN",
+];
+
+/** Credential files an agent could read with its own file tools. */
+const CREDENTIAL_FILES = [
+  "~/.aws/credentials",
+  "~/.config/gh/hosts.yml",
+  "~/.kube/config",
+  "~/.config/gcloud/application_default_credentials.json",
+  "~/.config/gcloud/credentials.db",
+  "~/.docker/config.json",
+  "~/.netrc",
+  "~/.git-credentials",
+];
+
+export const doctor: Command = async (argv, io) => {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: { json: { type: "boolean" } } }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\nusage: downscope doctor [--json]`);
+  }
+  const findings = await diagnose(io);
+  const errors = findings.filter((f) => f.level === "error").length;
+  const warnings = findings.filter((f) => f.level === "warn").length;
+  if (values.json) {
+    io.stdout(JSON.stringify({ findings, errors, warnings }, null, 2) + "\n");
+  } else {
+    const mark: Record<Level, string> = { ok: "ok   ", warn: "WARN ", error: "ERROR" };
+    for (const f of findings) {
+      io.stdout(`${mark[f.level]} ${f.check}: ${f.message}\n`);
+      if (f.fix && f.level !== "ok") io.stdout(`      fix: ${f.fix}\n`);
+    }
+    io.stdout(`\n${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}\n`);
+  }
+  return errors > 0 ? 1 : 0;
+};
+
+export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const env = io.env;
+  const projectConfig = findProjectConfig(io.cwd, env);
+  const projectRoot = projectConfig !== undefined ? dirname(dirname(projectConfig)) : io.cwd;
+  const settingsFiles = [
+    join(env.HOME ?? "", ".claude", "settings.json"),
+    join(projectRoot, ".claude", "settings.json"),
+    join(projectRoot, ".claude", "settings.local.json"),
+  ];
+  const settings = settingsFiles.map((file) => ({ file, ...readSettings(file) }));
+
+  // 1. Hooks.
+  for (const s of settings)
+    if (s.error)
+      out.push({
+        level: "error",
+        check: "settings",
+        message: `${s.file}: ${s.error}`,
+        fix: `fix the JSON in ${s.file}`,
+      });
+  const pre = settings.filter((s) => hasHook(s.json, "PreToolUse", /downscope(\.js)?'?\s+hook\b/, true));
+  out.push(
+    pre.length > 0
+      ? {
+          level: "ok",
+          check: "hook",
+          message: `PreToolUse hook runs \`downscope hook\` (${pre.map((s) => s.file).join(", ")})`,
+        }
+      : {
+          level: "error",
+          check: "hook",
+          message: `no PreToolUse hook for Bash runs \`downscope hook\` in ${settingsFiles.join(", ")}: Claude Code runs commands unchecked`,
+          fix: "downscope install claude",
+        },
+  );
+  const start = settings.filter((s) => hasHook(s.json, "SessionStart", /downscope(\.js)?'?\s+session-start\b/, false));
+  out.push(
+    start.length > 0
+      ? {
+          level: "ok",
+          check: "session-start",
+          message: `SessionStart puts the shims on PATH (${start.map((s) => s.file).join(", ")})`,
+        }
+      : {
+          level: "warn",
+          check: "session-start",
+          message:
+            "no SessionStart hook runs `downscope session-start`: calls from scripts and nested shells bypass the shims",
+          fix: "downscope install claude",
+        },
+  );
+
+  // 2. Policy, trust, lint.
+  let policy: Policy | undefined;
+  try {
+    policy = await Promise.resolve(loadPolicy({ cwd: io.cwd, env })); // sync here, async on main
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    out.push({
+      level: "error",
+      check: "policy",
+      message: e.message,
+      fix: "fix the file at the position shown, then `downscope lint`",
+    });
+  }
+  if (policy) {
+    if (policy.layers.length === 0)
+      out.push({
+        level: "error",
+        check: "policy",
+        message: "no policy found (managed, user or .claude/downscoping.yaml)",
+        fix: "downscope init",
+      });
+    for (const l of policy.layers) {
+      if (l.name === "project")
+        out.push(
+          l.trusted
+            ? { level: "ok", check: "trust", message: `${l.file} is trusted` }
+            : {
+                level: "error",
+                check: "trust",
+                message: `${l.file} is not trusted (${l.untrustedReason ?? "untrusted"}): it can only restrict, so its services get no credential`,
+                fix: `review it, then: downscope trust ${l.file}`,
+              },
+        );
+      const lint = lintFile(l.file);
+      out.push(
+        lint.errors > 0
+          ? {
+              level: "error",
+              check: "lint",
+              message: `${l.file}: ${lint.errors} error(s): ${lint.first}`,
+              fix: `downscope lint ${l.file}`,
+            }
+          : lint.warnings > 0
+            ? {
+                level: "warn",
+                check: "lint",
+                message: `${l.file}: ${lint.warnings} warning(s): ${lint.first}`,
+                fix: `downscope lint ${l.file}`,
+              }
+            : { level: "ok", check: "lint", message: `${l.file} lints clean` },
+      );
+    }
+    out.push(...checkServices(policy, env));
+  }
+
+  // 3. The audit trail: private files.
+  const audit = auditSettingsOf(policy, env);
+  if (!audit.enabled)
+    out.push({
+      level: "warn",
+      check: "audit",
+      message: "the audit log is disabled (settings.audit.enabled: false)",
+      fix: "remove settings.audit.enabled: false from your user config",
+    });
+  for (const [path, mode] of [
+    [dirname(audit.path), 0o700],
+    [audit.path, 0o600],
+    [auditKeyPath(env), 0o600],
+  ] as const) {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      continue; // created on first use
+    }
+    if ((st.mode & 0o077) !== 0)
+      out.push({
+        level: "warn",
+        check: "audit",
+        message: `${path} is accessible to other users (mode ${(st.mode & 0o777).toString(8)})`,
+        fix: `chmod ${mode.toString(8)} ${path}`,
+      });
+  }
+
+  // 4. What the agent could reach without downscope.
+  for (const v of AMBIENT_VARS)
+    if (env[v])
+      out.push({
+        level: "warn",
+        check: "exposure",
+        message: `${v} is set in this environment: an agent started from here can use it directly, around downscope`,
+        fix: `unset ${v} before starting Claude Code (give downscope its credential through a slot instead)`,
+      });
+  const denied = deniedReads(settings.map((s) => s.json));
+  for (const f of CREDENTIAL_FILES) {
+    const path = expandHome(f, env);
+    if (!readable(path)) continue;
+    if (denied.some((d) => d === f || expandHome(d, env) === path)) {
+      out.push({ level: "ok", check: "exposure", message: `${f} exists and Claude Code settings deny reading it` });
+      continue;
+    }
+    out.push({
+      level: "warn",
+      check: "exposure",
+      message: `${f} is readable: the agent can read the credential in it with its file tools or cat`,
+      fix: `add "Read(${f})" to permissions.deny in ~/.claude/settings.json and run Claude Code sandboxed (or move the file out of reach)`,
+    });
+  }
+  return out;
+}
+
+function checkServices(policy: Policy, env: Env): Finding[] {
+  const out: Finding[] = [];
+  const dirs = (env.PATH ?? "").split(delimiter).filter((d) => d !== "");
+  const shimDirs = dirs.filter((d) => existsSync(join(d, SHIMS_MARKER)));
+  const seen = new Set<string>();
+  for (const l of policy.layers) {
+    for (const [name, svc] of Object.entries(l.config.services)) {
+      const key = `${l.file}\0${name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // Credential sources: presence only, never the value.
+      for (const [slotName, slot] of Object.entries(svc.token_slots ?? {})) {
+        const where = `${name} slot "${slotName}"`;
+        if (slot.env_var !== undefined) {
+          if (!env[slot.env_var])
+            out.push({
+              level: "error",
+              check: "source",
+              message: `${where}: ${slot.env_var} is not set, so commands needing it are refused`,
+              fix: `export ${slot.env_var} in the environment downscope runs in, or use a file: or command: source`,
+            });
+          else
+            out.push({
+              level: "warn",
+              check: "exposure",
+              message: `${where}: ${slot.env_var} is exported here, so the agent (a child of this shell) can read it with \`echo $${slot.env_var}\``,
+              fix: `use a file: (0600, outside the project) or command: source for slot "${slotName}" instead of env_var`,
+            });
+        } else if (slot.file !== undefined) {
+          const p = expandHome(slot.file, env);
+          if (!readable(p))
+            out.push({
+              level: "error",
+              check: "source",
+              message: `${where}: token file ${p} is not readable`,
+              fix: `create ${p} (mode 0600) with the token`,
+            });
+          else if ((statSync(p).mode & 0o077) !== 0)
+            out.push({
+              level: "warn",
+              check: "source",
+              message: `${where}: token file ${p} is readable by other users`,
+              fix: `chmod 600 ${p}`,
+            });
+          else out.push({ level: "ok", check: "source", message: `${where}: token file ${p} is readable` });
+        } else if (slot.command !== undefined) {
+          const exe = slot.command[0]!;
+          const found = isAbsolute(exe) ? executable(exe) : dirs.some((d) => executable(join(d, exe)));
+          out.push(
+            found
+              ? { level: "ok", check: "source", message: `${where}: token command ${exe} is found (not run)` }
+              : {
+                  level: "error",
+                  check: "source",
+                  message: `${where}: token command ${exe} is not found on PATH`,
+                  fix: `install ${exe} or give its absolute path`,
+                },
+          );
+        }
+      }
+      if (
+        svc.default_slot === undefined &&
+        svc.downscope_mode === "token_slot" &&
+        svc.server === undefined &&
+        !svc.token_slots
+      )
+        out.push({
+          level: "warn",
+          check: "source",
+          message: `${name}: token_slot mode without token_slots: no credential can be handed out`,
+          fix: `add token_slots and default_slot to ${name}`,
+        });
+      const files = [svc.policy_file, ...svc.rules.map((r) => r.policy_file)].filter(
+        (f): f is string => f !== undefined,
+      );
+      for (const f of new Set(files)) {
+        const found = [join(dirname(l.file), f), join(packageRoot(), "policies", f)].some((p) => existsSync(p));
+        if (!found)
+          out.push({
+            level: "error",
+            check: "source",
+            message: `${name}: policy_file ${f} not found next to ${l.file} nor in the package's policies/`,
+            fix: `create ${join(dirname(l.file), f)} or fix the path`,
+          });
+      }
+      // Real binaries and shim order (CLI services only).
+      if (svc.server !== undefined && svc.binary === undefined) continue;
+      const bin = svc.binary ?? name;
+      const real =
+        svc.binary_path ??
+        dirs
+          .filter((d) => !shimDirs.includes(d))
+          .map((d) => join(d, bin))
+          .find(executable);
+      out.push(
+        real !== undefined && executable(real)
+          ? { level: "ok", check: "binary", message: `${bin}: real binary ${real}` }
+          : {
+              level: "error",
+              check: "binary",
+              message: `${bin}: the real binary is not found on PATH (shims skipped)`,
+              fix: `install ${bin}, or set binary_path for ${name} in a trusted config`,
+            },
+      );
+      const first = dirs.find((d) => executable(join(d, bin)));
+      if (shimDirs.length > 0 && first !== undefined && !shimDirs.includes(first))
+        out.push({
+          level: "error",
+          check: "shims",
+          message: `${bin}: ${join(first, bin)} comes before the downscope shims on PATH, so scripts calling ${bin} bypass downscope`,
+          fix: `put ${shimDirs[0]} first on PATH (downscope install claude does it for Claude Code sessions)`,
+        });
+    }
+  }
+  if (shimDirs.length === 0)
+    out.push({
+      level: "warn",
+      check: "shims",
+      message:
+        "no directory with the downscope shims is on PATH in this shell (Claude Code sessions get it from the SessionStart hook)",
+      fix: "downscope install claude",
+    });
+  else out.push({ level: "ok", check: "shims", message: `shims on PATH: ${shimDirs[0]}` });
+  return out;
+}
+
+type Json = unknown;
+
+function readSettings(file: string): { json?: Json; error?: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return {};
+  }
+  try {
+    return { json: JSON.parse(text) as Json };
+  } catch (e) {
+    return { error: `not valid JSON (${errorMessage(e)})` };
+  }
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** Does the settings object have a hook for `event` whose command matches (and, for PreToolUse, a matcher covering Bash)? */
+function hasHook(json: Json, event: string, command: RegExp, needsBash: boolean): boolean {
+  const groups = obj(obj(json)?.hooks)?.[event];
+  if (!Array.isArray(groups)) return false;
+  return groups.some((g) => {
+    const group = obj(g);
+    if (!group) return false;
+    const matcher = typeof group.matcher === "string" ? group.matcher : "";
+    if (needsBash && matcher !== "" && matcher !== "*" && !safeTest(matcher, "Bash")) return false;
+    return (
+      Array.isArray(group.hooks) &&
+      group.hooks.some((h) => typeof obj(h)?.command === "string" && command.test(obj(h)!.command as string))
+    );
+  });
+}
+
+function safeTest(pattern: string, s: string): boolean {
+  try {
+    return new RegExp(`^(?:${pattern})$`).test(s);
+  } catch {
+    return pattern === s;
+  }
+}
+
+/** Paths in `Read(...)` rules of permissions.deny, across settings files. */
+function deniedReads(all: Json[]): string[] {
+  const out: string[] = [];
+  for (const j of all) {
+    const deny = obj(obj(j)?.permissions)?.deny;
+    if (!Array.isArray(deny)) continue;
+    for (const r of deny) {
+      const m = typeof r === "string" ? /^Read\((.+)\)$/.exec(r) : null;
+      if (m) out.push(m[1]!);
+    }
+  }
+  return out;
+}
+
+function lintFile(file: string): { errors: number; warnings: number; first: string } {
+  try {
+    const r = parseConfig(readConfigText(file), file);
+    if (!r.ok) return { errors: r.issues.length, warnings: 0, first: r.issues[0]?.message ?? "" };
+    const issues = lintConfig(r.config, file, r.doc, r.lineCounter);
+    const errors = issues.filter((i) => i.severity === "error");
+    const first = (errors[0] ?? issues[0])?.message ?? "";
+    return { errors: errors.length, warnings: issues.length - errors.length, first };
+  } catch (e) {
+    return { errors: 1, warnings: 0, first: errorMessage(e) };
+  }
+}
+
+function readable(p: string): boolean {
+  try {
+    accessSync(p, constants.R_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function executable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,135 @@
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { hookCommands } from "../../src/cli/install-claude.js";
+import { runCli } from "../helpers/run-cli.js";
+import { sandbox, type Sandbox } from "../helpers/sandbox.js";
+
+const POLICY = `version: 1
+services:
+  gh:
+    token_slots:
+      ro: { env_var: DOCTOR_TEST_GH_RO, inject_as: GH_TOKEN }
+      rw: { file: ~/secrets/gh-rw }
+    default_slot: ro
+    rules:
+      - { name: writes, match: { command: [pr, create] }, action: allow, slot: rw }
+  aws:
+    downscope_mode: sts_policy
+    policy_file: aws/does-not-exist.json
+`;
+
+function fakeBin(sb: Sandbox, dir: string, name: string): string {
+  const d = join(sb.root, dir);
+  mkdirSync(d, { recursive: true });
+  const p = join(d, name);
+  writeFileSync(p, "#!/bin/sh\nexit 0\n");
+  chmodSync(p, 0o755);
+  return d;
+}
+
+interface Finding {
+  level: string;
+  check: string;
+  message: string;
+  fix?: string;
+}
+
+async function doctor(sb: Sandbox, env: Record<string, string>) {
+  const r = await runCli(["doctor", "--json"], { env, cwd: sb.project });
+  const out = JSON.parse(r.stdout) as { findings: Finding[]; errors: number; warnings: number };
+  const has = (level: string, check: string, text: string) =>
+    out.findings.some((f) => f.level === level && f.check === check && f.message.includes(text));
+  return { ...r, out, has };
+}
+
+describe("downscope doctor", () => {
+  it("finds the problems of a fresh setup, each with a fix, and exits 1", async () => {
+    const sb = sandbox();
+    sb.write(join(sb.project, ".claude/downscoping.yaml"), POLICY);
+    sb.write(join(sb.home, ".aws/credentials"), "[default]\n");
+    const realDir = fakeBin(sb, "real", "gh");
+    sb.write(join(sb.env.XDG_STATE_HOME!, "downscope/audit.jsonl"), "", 0o644);
+    const env = { ...sb.env, PATH: realDir, GH_TOKEN: "fake-gh-token-ambient-1" };
+    const d = await doctor(sb, env);
+    expect(d.code).toBe(1);
+    expect(d.has("error", "hook", "no PreToolUse hook")).toBe(true);
+    expect(d.has("warn", "session-start", "no SessionStart hook")).toBe(true);
+    expect(d.has("error", "trust", "is not trusted (never trusted)")).toBe(true);
+    expect(d.has("error", "source", "DOCTOR_TEST_GH_RO is not set")).toBe(true);
+    expect(d.has("error", "source", "token file")).toBe(true);
+    expect(d.has("error", "source", "policy_file aws/does-not-exist.json not found")).toBe(true);
+    expect(d.has("ok", "binary", `gh: real binary ${join(realDir, "gh")}`)).toBe(true);
+    expect(d.has("error", "binary", "aws: the real binary is not found")).toBe(true);
+    expect(d.has("warn", "shims", "no directory with the downscope shims")).toBe(true);
+    expect(d.has("warn", "exposure", "GH_TOKEN is set")).toBe(true);
+    expect(d.has("warn", "exposure", "~/.aws/credentials is readable")).toBe(true);
+    expect(d.has("warn", "audit", "audit.jsonl is accessible to other users (mode 644)")).toBe(true);
+    for (const f of d.out.findings.filter((f) => f.level !== "ok")) expect(f.fix, f.message).toBeTruthy();
+    // Values are never printed.
+    expect(d.stdout).not.toContain("fake-gh-token-ambient-1");
+  });
+
+  it("is clean once the hook is installed, the policy trusted, sources present and files denied", async () => {
+    const sb = sandbox();
+    sb.write(
+      join(sb.project, ".claude/downscoping.yaml"),
+      POLICY.replace("aws/does-not-exist.json", "aws/read-only.json"),
+    );
+    sb.write(join(sb.home, "secrets/gh-rw"), "fake-gh-token-rw-123\n", 0o600);
+    sb.write(join(sb.home, ".aws/credentials"), "[default]\n");
+    const shims = fakeBin(sb, "shims", "gh");
+    fakeBin(sb, "shims", "aws");
+    writeFileSync(join(shims, ".downscope-shims"), "");
+    const real = fakeBin(sb, "real", "gh");
+    fakeBin(sb, "real", "aws");
+    const env = { ...sb.env, PATH: `${shims}:${real}`, DOCTOR_TEST_GH_RO: "fake-gh-token-ro-123" };
+    expect((await runCli(["trust"], { env, cwd: sb.project })).code).toBe(0);
+    // What `downscope install claude` writes (test/cli/install-claude.test.ts covers the installer itself).
+    const { hook, sessionStart } = hookCommands();
+    sb.write(
+      join(sb.home, ".claude/settings.json"),
+      JSON.stringify({
+        hooks: {
+          PreToolUse: [{ matcher: "Bash", hooks: [{ type: "command", command: hook, timeout: 10 }] }],
+          SessionStart: [{ hooks: [{ type: "command", command: sessionStart }] }],
+        },
+      }),
+    );
+    sb.write(
+      join(sb.project, ".claude/settings.json"),
+      JSON.stringify({ permissions: { deny: ["Read(~/.aws/credentials)"] } }),
+    );
+    const d = await doctor(sb, env);
+    expect(d.out.findings.filter((f) => f.level === "error")).toEqual([]);
+    expect(d.code).toBe(0);
+    expect(d.has("ok", "hook", "PreToolUse hook runs `downscope hook`")).toBe(true);
+    expect(d.has("ok", "shims", `shims on PATH: ${shims}`)).toBe(true);
+    expect(d.has("ok", "binary", `gh: real binary ${join(real, "gh")}`)).toBe(true);
+    expect(d.has("ok", "exposure", "~/.aws/credentials exists and Claude Code settings deny reading it")).toBe(true);
+    // The env_var slot works, and doctor warns that the agent's environment holds it.
+    expect(d.has("warn", "exposure", "DOCTOR_TEST_GH_RO is exported here")).toBe(true);
+    expect(d.stdout).not.toContain("fake-gh-token-ro-123");
+    expect(d.stdout).not.toContain("fake-gh-token-rw-123");
+  });
+
+  it("flags shims behind the real binary, broken settings JSON and a broken policy", async () => {
+    const sb = sandbox();
+    sb.write(join(sb.project, ".claude/downscoping.yaml"), "version: 1\nservices:\n  gh:\n    default_action: maybe\n");
+    sb.write(join(sb.project, ".claude/settings.local.json"), "{ not json");
+    const shims = fakeBin(sb, "shims", "gh");
+    writeFileSync(join(shims, ".downscope-shims"), "");
+    const real = fakeBin(sb, "real", "gh");
+    const d = await doctor(sb, { ...sb.env, PATH: `${real}:${shims}` });
+    expect(d.code).toBe(1);
+    expect(d.has("error", "settings", "settings.local.json: not valid JSON")).toBe(true);
+    expect(d.has("error", "policy", "services.gh.default_action")).toBe(true);
+    // With the policy fixed, the PATH order is the problem.
+    sb.write(join(sb.project, ".claude/downscoping.yaml"), "version: 1\nservices:\n  gh: { downscope_mode: none }\n");
+    const d2 = await doctor(sb, { ...sb.env, PATH: `${real}:${shims}` });
+    expect(d2.has("error", "shims", `${join(real, "gh")} comes before the downscope shims`)).toBe(true);
+    const text = await runCli(["doctor"], { env: { ...sb.env, PATH: `${real}:${shims}` }, cwd: sb.project });
+    expect(text.stdout).toMatch(/^ERROR shims: .*\n {6}fix: put .* first on PATH/m);
+    expect(text.stdout).toMatch(/\d+ errors?, \d+ warnings?\n$/);
+  });
+});
