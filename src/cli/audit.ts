@@ -14,7 +14,7 @@ import type { Command, Io } from "./io.js";
 async function settingsFor(io: Io): Promise<AuditSettings> {
   try {
     // Promise.resolve: works whether loadPolicy is synchronous or asynchronous (it becomes async on main).
-    return auditSettingsOf(await Promise.resolve(loadPolicy({ cwd: io.cwd, env: io.env })), io.env);
+    return auditSettingsOf(await loadPolicy({ cwd: io.cwd, env: io.env }), io.env);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     io.stderr(`downscope: warning: ${e.message}\ndownscope: reading the audit log at its default place\n`);

@@ -139,7 +139,7 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
   // 2. Policy, trust, lint.
   let policy: Policy | undefined;
   try {
-    policy = await Promise.resolve(loadPolicy({ cwd: io.cwd, env })); // sync here, async on main
+    policy = await loadPolicy({ cwd: io.cwd, env });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     out.push({

@@ -49,7 +49,7 @@ export const test: Command = async (argv, io) => {
   const loaded =
     values.policy !== undefined
       ? policyFromFile(resolve(io.cwd, values.policy))
-      : await Promise.resolve(loadPolicy({ cwd: io.cwd, env: io.env })); // sync here, async on main
+      : await loadPolicy({ cwd: io.cwd, env: io.env });
   if (loaded.layers.length === 0)
     throw new UsageError(
       "no policy found (.claude/downscoping.yaml upward from here, user or managed); run `downscope init`",
