@@ -24,6 +24,7 @@
  * The AWS CLI runs credential_process before every command and does not cache
  * it, so the cache-hit path loads no SDK: the policy (yaml, zod) and node:fs.
  */
+import { fingerprint } from "../credentials/token-sources.js";
 import { lstatSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CredentialUnavailable, PolicyDenied, UsageError } from "../errors.js";
@@ -295,5 +296,21 @@ export const credentialProcess: Command = async (argv, io) => {
   });
   if (io.env.DOWNSCOPE_DEBUG) io.stderr(`downscope: credential-process: ${minted ? "minted" : "cache hit"}\n`);
   io.stdout(formatCredentialProcess(credential));
+  const a = parseCredentialProcessArgs(argv);
+  const { auditEvent } = await import("../audit/event.js");
+  await auditEvent(
+    {
+      event: "credential",
+      cwd: io.cwd,
+      service: a.service ?? "aws",
+      layer: a.layer,
+      rule: a.rule,
+      action: "allow",
+      policy: a.policy ?? a.rule ?? "service policy",
+      fingerprint: fingerprint(credential.SessionToken),
+      reason: minted ? "minted" : "cache hit",
+    },
+    { env: io.env, cwd: io.cwd, stderr: io.stderr },
+  );
   return 0;
 };

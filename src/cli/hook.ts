@@ -57,6 +57,22 @@ export const hook: Command = async (_argv, io) => {
 async function work(io: Io, onDeadline: (ms: number | undefined) => void): Promise<HookOutput | undefined> {
   const payload = parsePayload(await io.stdin());
   const result = await answerPayload(payload, { env: io.env, cwd: io.cwd, onDeadline });
+  if (result.decision !== "none") {
+    // Only calls that involve a service are recorded (and only then is the audit code loaded).
+    const { auditEvent } = await import("../audit/event.js");
+    const command = typeof payload.tool_input.command === "string" ? payload.tool_input.command : undefined;
+    await auditEvent(
+      {
+        event: "hook",
+        session: payload.session_id,
+        cwd: payload.cwd ?? io.cwd,
+        ...(command !== undefined ? { argv: [command] } : { tool: payload.tool_name, arguments: payload.tool_input }),
+        action: result.decision === "rewrite" ? "allow" : result.decision,
+        reason: result.reason,
+      },
+      { env: io.env, cwd: payload.cwd ?? io.cwd, stderr: io.stderr },
+    );
+  }
   return toOutput(result, payload.tool_input);
 }
 

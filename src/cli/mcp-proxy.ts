@@ -66,6 +66,25 @@ export const mcpProxy: Command = async (argv, io) => {
     log: io.stderr,
     debug: Boolean(io.env.DOWNSCOPE_DEBUG),
     maxMessageBytes,
+    audit: (r) => {
+      void import("../audit/event.js").then(({ auditEvent }) =>
+        auditEvent(
+          {
+            event: "mcp",
+            cwd: io.cwd,
+            service: server,
+            tool: r.tool,
+            arguments: r.argumentKeys,
+            layer: r.layer,
+            rule: r.rule,
+            action: r.action,
+            reason: `${r.outcome}: ${r.reason}`,
+            slot: r.slot,
+          },
+          { env: io.env, cwd: io.cwd, policy: loaded.ok ? loaded.policy : undefined, stderr: io.stderr },
+        ),
+      );
+    },
   });
   // Killed by the client (SIGTERM after its grace period) or its stdout gone: take the children along.
   io.onTerminate?.((signal) => proxy.stop(128 + (SIGNALS[signal] ?? 15)));

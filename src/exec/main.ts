@@ -8,11 +8,13 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Io } from "../cli/io.js";
-import { ConfigError, DownscopeError, errorMessage } from "../errors.js";
+import { ConfigError, CredentialUnavailable, DownscopeError, errorMessage, PolicyDenied } from "../errors.js";
 import { describeDecision } from "../policy/evaluate.js";
 import { envDiff, shellQuote } from "./env.js";
 import { planExec, type ExecPlan } from "./plan.js";
 import { createRunDir, removeRunDir } from "./run-dir.js";
+import { auditEvent } from "../audit/event.js";
+import { fingerprint } from "../credentials/token-sources.js";
 import { reraise, runChild, signalExitCode, type ChildExit } from "./spawn.js";
 
 const USAGE = `usage: downscope-exec [--explain] [--] <binary> [args...]
@@ -149,17 +151,50 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
     stopPlanningHandlers();
     const stop = plan.whileRunning?.();
     let exit: ChildExit;
+    const started = Date.now();
     try {
       exit = await rt.run(plan, io.cwd);
     } finally {
       stop?.();
       cleanup();
     }
+    await auditEvent(
+      {
+        event: "exec",
+        cwd: io.cwd,
+        service: plan.decision.service,
+        argv: [opts.binary, ...opts.args],
+        layer: plan.decision.rule?.layer,
+        rule: plan.decision.rule?.name,
+        action: plan.decision.action,
+        slot: plan.grant.slot,
+        policy: plan.grant.rule?.name ?? (plan.grant.mode === "token_slot" ? undefined : plan.grant.mode),
+        fingerprint: plan.secrets[0] !== undefined ? fingerprint(plan.secrets[0]) : undefined,
+        exit: "code" in exit ? exit.code : exit.signal,
+        duration_ms: Date.now() - started,
+      },
+      { env: io.env, cwd: io.cwd, stderr: io.stderr },
+    );
     if ("code" in exit) return exit.code;
     rt.reraise(exit.signal);
     return signalExitCode(exit.signal);
   } catch (e) {
-    return report(e, io);
+    const code = report(e, io);
+    await auditEvent(
+      {
+        event: "exec",
+        cwd: io.cwd,
+        argv: [opts.binary, ...opts.args],
+        action:
+          e instanceof PolicyDenied || e instanceof ConfigError || e instanceof CredentialUnavailable
+            ? "deny"
+            : "error",
+        reason: errorMessage(e),
+        exit: code,
+      },
+      { env: io.env, cwd: io.cwd, stderr: io.stderr },
+    );
+    return code;
   } finally {
     stopPlanningHandlers();
     cleanup();

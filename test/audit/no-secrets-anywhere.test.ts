@@ -1,0 +1,144 @@
+/**
+ * Secrets never reach the audit log or any file downscope writes.
+ * Bug class guarded against: a token copied into a log line, a cache or state
+ * file, an error message. Fix: records carry fingerprints and redacted argv;
+ * credential files live only in removed private run dirs.
+ * Proves: real (fake-valued) tokens go through every path — the hook, the
+ * wrapper, credential-process (against moto) and the MCP proxy — each path
+ * writes its audit line, and no token (nor the AWS keys minted) appears in any
+ * file under the sandbox except the token sources the test itself wrote.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/run-cli.js";
+import { sandbox } from "../helpers/sandbox.js";
+import { RawProxy, FIXTURES } from "../mcp/helpers.js";
+import { startMoto, TOOL_PATH, type Moto } from "../aws/moto.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const EXEC = join(ROOT, "bin/downscope-exec.js");
+const DS = join(ROOT, "bin/downscope.js");
+
+const GH_TOKEN = "fake-gh-token-aud1t-4f9c2e7d1b";
+const MCP_TOKEN = "fake-mcp-token-aud1t-77aa31c9";
+const ARG_SECRET = "fake-arg-secret-aud1t-0d3e5f";
+
+let moto: Moto;
+beforeAll(async () => {
+  moto = await startMoto();
+});
+afterAll(() => moto?.stop());
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesUnder(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+describe("no secret in the audit log or any file downscope wrote", () => {
+  it("hook, exec, credential-process and mcp", async () => {
+    const sb = sandbox();
+    const fakeGh = sb.write("bin/gh", "#!/bin/sh\nexit 0\n");
+    chmodSync(fakeGh, 0o755);
+    const awsConfig = sb.write("home/.aws/config", "[default]\nregion = eu-west-1\n");
+    const awsCreds = sb.write(
+      "home/.aws/credentials",
+      "[default]\naws_access_key_id = test\naws_secret_access_key = test\n",
+    );
+    sb.write(
+      "home/.config/downscope/config.yaml",
+      `version: 1
+services:
+  gh:
+    binary_path: ${fakeGh}
+    token_slots: { ro: { env_var: GH_RO_SRC } }
+    default_slot: ro
+  fake:
+    server: fake
+    token_slots: { ro: { env_var: MCP_RO_SRC, inject_as: FAKE_TOKEN } }
+    default_slot: ro
+  aws:
+    downscope_mode: sts_policy
+    role_arn: arn:aws:iam::123456789012:role/agent
+    source_profile: default
+    allowed_hosts: [127.0.0.1]
+`,
+    );
+    const env = {
+      ...sb.env,
+      PATH: TOOL_PATH,
+      GH_RO_SRC: GH_TOKEN,
+      MCP_RO_SRC: MCP_TOKEN,
+      AWS_CONFIG_FILE: awsConfig,
+      AWS_SHARED_CREDENTIALS_FILE: awsCreds,
+      DOWNSCOPE_AWS_STS_ENDPOINT: moto.url,
+      DOWNSCOPE_NONINTERACTIVE: "1",
+    };
+
+    // hook: a command carrying a secret in a flag value
+    const payload = {
+      hook_event_name: "PreToolUse",
+      tool_name: "Bash",
+      tool_input: { command: `gh api user --token ${ARG_SECRET} -H "Authorization: token ${GH_TOKEN}"` },
+      cwd: sb.project,
+      session_id: "s-audit",
+    };
+    const hook = await runCli(["hook"], { env, cwd: sb.project, stdin: JSON.stringify(payload) });
+    expect(hook.code).toBe(0);
+
+    // exec: the slot token goes to the child
+    const exec = spawnSync(process.execPath, [EXEC, "gh", "pr", "list", `--token=${ARG_SECRET}`], {
+      cwd: sb.project,
+      env,
+      encoding: "utf8",
+    });
+    expect(exec.status, exec.stderr).toBe(0);
+
+    // credential-process: real STS session keys from moto
+    const cp = spawnSync(process.execPath, [DS, "credential-process", "--source-profile", "default"], {
+      cwd: sb.project,
+      env,
+      encoding: "utf8",
+    });
+    expect(cp.status, cp.stderr).toBe(0);
+    const keys = JSON.parse(cp.stdout) as Record<string, string>;
+
+    // mcp: a tool call on an instance holding the slot token
+    const p = new RawProxy(sb, "fake", [process.execPath, join(FIXTURES, "fake-server.mjs")], env);
+    await p.initialize();
+    p.call(1, "echo", { text: "hi", api_key: ARG_SECRET });
+    await p.response(1);
+    p.child.stdin.end();
+    await p.exited();
+
+    // Every path wrote its line.
+    const log = readFileSync(join(sb.env.XDG_STATE_HOME!, "downscope/audit.jsonl"), "utf8");
+    const events = log
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { event: string }).event);
+    expect(new Set(events)).toEqual(new Set(["hook", "exec", "credential", "mcp"]));
+
+    const secrets = [GH_TOKEN, MCP_TOKEN, ARG_SECRET, keys.SecretAccessKey!, keys.SessionToken!];
+    const sources = new Set([awsCreds]);
+    const leaks: string[] = [];
+    for (const f of filesUnder(sb.root)) {
+      if (sources.has(f) || statSync(f).size > 5_000_000) continue;
+      const text = readFileSync(f, "latin1");
+      for (const s of secrets) if (text.includes(s)) leaks.push(`${f} contains ${s.slice(0, 12)}…`);
+    }
+    // The credential cache holds the minted AWS keys by design (private 0600 files); exclude only it, and check its mode.
+    const cacheLeaks = leaks.filter((l) => l.includes("/.cache/downscope/aws"));
+    for (const l of cacheLeaks) {
+      const file = l.split(" contains ")[0]!;
+      expect(statSync(file).mode & 0o077).toBe(0);
+    }
+    expect(leaks.filter((l) => !l.includes("/.cache/downscope/aws"))).toEqual([]);
+  });
+});
