@@ -11,10 +11,11 @@
  * datagram sockets, so /dev/log is not used; rsyslog and syslog-ng listen on
  * UDP 514 with one config line (see docs/audit.md).
  */
-import { createSocket } from "node:dgram";
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { createSocket as createSocketType } from "node:dgram";
+import type { request as httpRequestType } from "node:http";
 import { hostname } from "node:os";
+// node:http, node:https and node:dgram are imported when a record is sent:
+// the hook and the wrapper bundle this module, and most users export nothing.
 import type { AuditRecord } from "./record.js";
 import type { AuditSettings } from "./settings.js";
 
@@ -27,8 +28,12 @@ export async function exportRecord(
   opts: { syslogPort?: number } = {},
 ): Promise<void> {
   const jobs: Promise<void>[] = [];
-  if (settings.otlpEndpoint !== undefined) jobs.push(sendOtlp(settings.otlpEndpoint, line, record));
-  if (settings.syslog) jobs.push(sendSyslog(line, record, opts.syslogPort ?? 514));
+  if (settings.otlpEndpoint !== undefined) {
+    const [http, https] = await Promise.all([import("node:http"), import("node:https")]);
+    jobs.push(sendOtlp(settings.otlpEndpoint, line, record, http.request, https.request));
+  }
+  if (settings.syslog)
+    jobs.push(sendSyslog(line, record, opts.syslogPort ?? 514, (await import("node:dgram")).createSocket));
   await Promise.allSettled(jobs);
 }
 
@@ -73,7 +78,15 @@ export function otlpBody(line: string, record: AuditRecord, now = Date.now()): s
   });
 }
 
-function sendOtlp(endpoint: string, line: string, record: AuditRecord): Promise<void> {
+type Request = typeof httpRequestType;
+
+function sendOtlp(
+  endpoint: string,
+  line: string,
+  record: AuditRecord,
+  httpRequest: Request,
+  httpsRequest: Request,
+): Promise<void> {
   return new Promise((resolve) => {
     let url: URL;
     try {
@@ -109,7 +122,12 @@ export function syslogMessage(line: string, record: AuditRecord, now = new Date(
   return `<${pri}>1 ${now.toISOString()} ${hostname() || "-"} downscope ${process.pid} ${record.event} - ${line}`;
 }
 
-function sendSyslog(line: string, record: AuditRecord, port: number): Promise<void> {
+function sendSyslog(
+  line: string,
+  record: AuditRecord,
+  port: number,
+  createSocket: typeof createSocketType,
+): Promise<void> {
   return new Promise((resolve) => {
     const sock = createSocket("udp4");
     const done = () => {

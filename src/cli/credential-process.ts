@@ -32,7 +32,7 @@ import { packageRoot } from "../package-root.js";
 import { decide, describeDecision, type Grant } from "../policy/evaluate.js";
 import { loadPolicy, pathContext } from "../policy/index.js";
 import { serviceForBinary, settingsOf, type LayerName, type Policy } from "../policy/policy.js";
-import { ServiceSchema, type Service } from "../policy/schema.js";
+import type { Service } from "../policy/schema.js";
 import {
   buildMintRequest,
   CACHE_NAMESPACE,
@@ -162,7 +162,8 @@ export function resolveGrant(policy: Policy, a: CredentialProcessArgs, cwd: stri
       mode: "sts_policy",
       layer: "user",
       file: `${cwd}/(credential-process flags)`,
-      config: ServiceSchema.parse({ downscope_mode: "sts_policy" }),
+      // The schema's defaults, written out: this path must not load zod (it runs on every aws call).
+      config: { downscope_mode: "sts_policy", default_action: "allow", on_missing_credential: "deny", rules: [] },
     };
   }
   const trusted = found.filter((f) => f.layer.trusted);

@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { loadPolicy } from "../policy/index.js";
-import { quote } from "../shell/analyze.js";
+import { quote } from "../shell/quote.js";
 import { formatShimsReport } from "../exec/shims.js";
 import type { Command, Io } from "./io.js";
 import { ensureShims } from "./shims.js";

@@ -4,6 +4,7 @@
  * stdout is a protocol channel for some commands (hook JSON, credential_process
  * JSON, MCP JSON-RPC): human text goes to stderr there.
  */
+import { readFile } from "node:fs";
 import type { Env } from "../paths.js";
 
 export interface Io {
@@ -30,11 +31,11 @@ export function processIo(): Io {
     cwd: process.cwd(),
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
-    stdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString("utf8");
-    },
+    // fs.readFile on fd 0 rather than process.stdin: setting up the stdin
+    // stream costs the hook more than everything it decides. It stays
+    // asynchronous (libuv's thread pool), so the hook's deadline still fires.
+    stdin: () =>
+      new Promise((resolve, reject) => readFile(0, "utf8", (err, text) => (err ? reject(err) : resolve(text)))),
     stdinStream: () => process.stdin,
     onTerminate: (handler) => {
       let fired = false;

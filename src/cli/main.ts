@@ -2,9 +2,11 @@
  * `downscope` entry: argv → command. The only place that calls process.exit
  * and maps typed errors to exit codes and one-line messages.
  */
-import { DownscopeError, errorMessage } from "../errors.js";
 import { COMMANDS } from "./commands.js";
 import type { Io } from "./io.js";
+import { reportError } from "./report-error.js";
+
+export { reportError };
 
 export async function main(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
@@ -31,17 +33,6 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     return reportError(e, io);
   }
-}
-
-export function reportError(e: unknown, io: Io): number {
-  if (e instanceof DownscopeError) {
-    io.stderr(`downscope: ${e.message}\n`);
-    return e.exitCode;
-  }
-  // Not expected: say so plainly, stack only under DOWNSCOPE_DEBUG.
-  io.stderr(`downscope: internal error: ${errorMessage(e)}\n`);
-  if (io.env.DOWNSCOPE_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
-  return 70;
 }
 
 declare const __VERSION__: string | undefined;

@@ -10,8 +10,9 @@ import { createApproval } from "../approval/approval.js";
 import { packageRoot } from "../package-root.js";
 import { dataHome, type Env } from "../paths.js";
 import { loadPolicy, pathContext } from "../policy/index.js";
-import { settingsOf } from "../policy/policy.js";
-import { quote } from "../shell/analyze.js";
+import { serviceBinaries, settingsOf } from "../policy/policy.js";
+import { mayInvolveService } from "../shell/prefilter.js";
+import { quote } from "../shell/quote.js";
 import { decideBash, decideMcp, type HookContext, type HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
 
@@ -30,17 +31,26 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
   const policy = await loadPolicy({ cwd, env: opts.env });
   opts.onDeadline?.(settingsOf(policy).hookDeadlineMs);
+  const command = payload.tool_input.command;
+  if (isBash && typeof command !== "string") return { decision: "none" };
+  // Fast path (proven against the full analysis in test/shell/prefilter.test.ts):
+  // a plain command naming no service, shell or wrapper needs no parser.
+  if (isBash && !mayInvolveService(command as string, serviceBinaries(policy))) return { decision: "none" };
   const ctx: HookContext = {
     policy,
     pathCtx: pathContext(cwd, opts.env),
     execCommand: execCommand(opts.env),
     shimsOnPath: shimsOnPath(opts.env),
+    analyze: isBash ? (await import("../shell/analyze.js")).analyzeShell : notForMcp,
     approve: (binary, args) => createApproval(binary, args, opts.env),
   };
   if (!isBash) return decideMcp(payload.tool_name, payload.tool_input, ctx);
-  const command = payload.tool_input.command;
-  if (typeof command !== "string") return { decision: "none" };
-  return decideBash(command, ctx);
+  return decideBash(command as string, ctx);
+}
+
+/** MCP tool calls are decided without the shell analysis; reaching it is a bug, and the hook then denies. */
+function notForMcp(): never {
+  throw new Error("shell analysis requested for an MCP tool call");
 }
 
 function pathDirs(env: Env): string[] {

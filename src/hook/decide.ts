@@ -14,7 +14,7 @@
 import { decide, describeDecision, type Decision } from "../policy/index.js";
 import type { PathContext } from "../policy/evaluate.js";
 import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
-import { analyzeShell, type ShellInvocation } from "../shell/analyze.js";
+import type { analyzeShell, ShellInvocation } from "../shell/analyze.js";
 
 export interface HookContext {
   policy: Policy;
@@ -23,6 +23,8 @@ export interface HookContext {
   execCommand: string;
   /** A directory with a `.downscope-shims` marker is on PATH. */
   shimsOnPath: boolean;
+  /** The shell analysis (src/shell/analyze.ts), loaded only when a command needs it. */
+  analyze: typeof analyzeShell;
   /** Records a single-use approval bound to this exact argv and returns its nonce. */
   approve: (binary: string, args: readonly string[]) => string;
 }
@@ -68,7 +70,7 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
   const binaries = serviceBinaries(ctx.policy);
   if (binaries.size === 0) return { decision: "none" };
   const settings = settingsOf(ctx.policy);
-  const a = analyzeShell(command);
+  const a = ctx.analyze(command);
 
   if (a.errors.length > 0) {
     return {

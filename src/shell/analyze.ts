@@ -14,6 +14,7 @@
  * construct named; the hook decides what to do with it. Nothing here knows
  * about services or policies.
  */
+import { quote } from "./quote.js";
 import { forEachChild, parse, type Command, type SyntaxNode, type Word, type WordPart } from "unbash";
 
 export interface ShellInvocation {
@@ -587,7 +588,4 @@ export function basename(p: string): string {
 }
 
 /** Single-quotes a word for the shell (`it's` → `'it'\''s'`). */
-export function quote(s: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { quote };

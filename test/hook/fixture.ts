@@ -1,4 +1,5 @@
 import type { HookContext } from "../../src/hook/decide.js";
+import { analyzeShell } from "../../src/shell/analyze.js";
 import { layer, policyOf } from "../helpers/policy.js";
 
 /** The policy the command table is decided against. */
@@ -27,6 +28,7 @@ export function tableContext(overrides: Partial<HookContext> = {}): HookContext 
     pathCtx: { cwd: "/work", home: "/home/u", realpath: (p) => p },
     execCommand: "downscope-exec",
     shimsOnPath: true,
+    analyze: analyzeShell,
     approve: () => {
       const nonce = `N${++n}`;
       nonces.push(nonce);
