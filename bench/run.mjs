@@ -96,8 +96,9 @@ if (haveHook) {
 const moto = await startMoto().catch((e) => ({ error: e.message }));
 if (!moto.error) {
   const aws = awsSetup(moto.url);
+  // From the home directory: the project policy's aws rules would send a bare profile to review.
   const warm = spawnSync(process.execPath, [DS, "credential-process", "--source-profile", "default"], {
-    cwd: project,
+    cwd: home,
     env: aws,
     encoding: "utf8",
   });
@@ -108,7 +109,7 @@ if (!moto.error) {
       file: process.execPath,
       args: [DS, "credential-process", "--source-profile", "default"],
       env: aws,
-      cwd: project,
+      cwd: home,
     });
 }
 const m = measure(cases, { runs: RUNS, warmup: 3 });
@@ -185,7 +186,7 @@ bench.add("decide, 10,000 rules (80% command, 10% flags, 10% regex; none match)"
 bench.add("decide, 10,000 regex rules (worst case, informational)", () => decide(regexPolicy, inv));
 let analyze;
 try {
-  ({ analyzeShell: analyze } = await import(join(ROOT, "dist/index.js")));
+  ({ analyzeShell: analyze } = await import(join(ROOT, "dist/shell.js")));
 } catch {
   /* not exported */
 }
@@ -220,6 +221,10 @@ console.log(
   `${"figure".padEnd(58)} ${"value".padStart(10)} ${"baseline".padStart(10)} ${"ratio".padStart(7)} target  met`,
 );
 for (const r of rows) {
+  if (r.target === undefined && !Number.isNaN(r.value)) {
+    console.log(`${r.name.padEnd(58)} ${`${r.value.toFixed(1)} ${r.unit}`.padStart(10)}  (informational)`);
+    continue;
+  }
   if (Number.isNaN(r.value)) {
     console.log(`${r.name.padEnd(58)} ${"n/a".padStart(10)}  (${r.note})`);
     continue;
