@@ -17,7 +17,7 @@ const FAKE = {
   pat: "github_pat_fake0token0for0tests",
   slack: "xoxb-fake-slack-token-for-tests",
   aws: "AKIAFAKE0TEST0ONLY",
-  google: "ya29.fake-google-token-for-tests",
+  google: "ya29.EXAMPLE-fake-google-token",
   gitlab: "glpat-fake0token0for0tests",
   sk: "sk-fake0token0for0tests",
   flagOnly: "fake-gh-token-ro-123",
