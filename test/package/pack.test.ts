@@ -55,6 +55,8 @@ describe("npm pack → install → run", () => {
     const top = readdirSync(installed).sort();
     expect(top).toEqual(expect.arrayContaining(["bin", "dist", "policies", "schema", "shims", "package.json"]));
     expect(top).not.toContain("src");
+    // Types for the library exports (policy engine, Agent SDK hook).
+    expect(readdirSync(join(installed, "dist/types"))).toContain("index.d.ts");
     expect(top).not.toContain("test");
   });
 
