@@ -11,6 +11,7 @@
  * never touched. A backup of the previous file is kept next to it
  * (config.downscope-backup). --dry-run prints a unified diff and writes nothing.
  */
+import { lineDiff } from "./unified-diff.js";
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -118,40 +119,9 @@ export function uninstallText(text: string, profile: string): string | null | un
   return restored;
 }
 
-/** A unified diff of two texts (LCS over lines; config files are small). */
+/** The dry-run diff of ~/.aws/config. */
 export function unifiedDiff(a: string, b: string, nameA: string, nameB: string): string {
-  const x = a === "" ? [] : a.split("\n");
-  const y = b === "" ? [] : b.split("\n");
-  const n = x.length;
-  const m = y.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--)
-    for (let j = m - 1; j >= 0; j--)
-      lcs[i]![j] = x[i] === y[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const ops: [" " | "-" | "+", string][] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) {
-      ops.push([" ", x[i++]!]);
-      j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push(["+", y[j++]!]);
-    else ops.push(["-", x[i++]!]);
-  }
-  if (ops.every(([o]) => o === " ")) return "";
-  // One hunk with 3 lines of context around the changes.
-  const changed = ops.map(([o], k) => (o !== " " ? k : -1)).filter((k) => k >= 0);
-  const from = Math.max(0, changed[0]! - 3);
-  const to = Math.min(ops.length, changed[changed.length - 1]! + 4);
-  const slice = ops.slice(from, to);
-  const aStart = ops.slice(0, from).filter(([o]) => o !== "+").length;
-  const bStart = ops.slice(0, from).filter(([o]) => o !== "-").length;
-  const aLen = slice.filter(([o]) => o !== "+").length;
-  const bLen = slice.filter(([o]) => o !== "-").length;
-  return (
-    `--- ${nameA}\n+++ ${nameB}\n@@ -${aLen ? aStart + 1 : aStart},${aLen} +${bLen ? bStart + 1 : bStart},${bLen} @@\n` +
-    slice.map(([o, l]) => `${o}${l}\n`).join("")
-  );
+  return lineDiff(a, b, nameA, nameB);
 }
 
 function readState(file: string): { text: string; existed: boolean; mode: number } {

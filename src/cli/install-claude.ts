@@ -12,6 +12,7 @@
  * (`downscope shims install`); uninstall leaves those, other entry points share them. Uninstall removes exactly what install added: if the file is
  * unchanged since install, the backup's bytes come back.
  */
+import { lineDiff } from "./unified-diff.js";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
@@ -212,25 +213,8 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-/** A small unified-style line diff (LCS), enough to review a settings change. */
+/** The dry-run diff of a settings file. */
 export function diff(before: string, after: string, file: string): string {
   if (before === after) return `(no change to ${file})\n`;
-  const a = before === "" ? [] : before.replace(/\n$/, "").split("\n");
-  const b = after === "" ? [] : after.replace(/\n$/, "").split("\n");
-  const dp: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--)
-    for (let j = b.length - 1; j >= 0; j--)
-      dp[i]![j] = a[i] === b[j] ? dp[i + 1]![j + 1]! + 1 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
-  const lines = [`--- ${file}`, `+++ ${file} (after)`];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      lines.push(`  ${a[i]}`);
-      i++;
-      j++;
-    } else if (j < b.length && (i >= a.length || dp[i]![j + 1]! >= dp[i + 1]![j]!)) lines.push(`+ ${b[j++]}`);
-    else lines.push(`- ${a[i++]}`);
-  }
-  return `${lines.join("\n")}\n`;
+  return lineDiff(before, after, file, `${file} (after)`);
 }
