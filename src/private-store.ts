@@ -18,12 +18,16 @@ export function readPrivateJson<T>(path: string): T | undefined {
   }
 }
 
-export function writePrivateJson(path: string, data: unknown): void {
-  const dir = dirname(path);
+/** Creates dir (0700) if needed and throws unless it is a private directory owned by us. */
+export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   if (!st.isDirectory() || (st.mode & 0o077) !== 0 || !ownedByMe(st.uid))
     throw new Error(`${dir} is not a private directory owned by you (expected mode 0700)`);
+}
+
+export function writePrivateJson(path: string, data: unknown): void {
+  ensurePrivateDir(dirname(path));
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   writeFileSync(tmp, JSON.stringify(data), { mode: 0o600, flag: "wx" });
   renameSync(tmp, path);

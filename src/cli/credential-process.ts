@@ -233,20 +233,20 @@ export async function requestFor(a: CredentialProcessArgs, io: Pick<Io, "cwd" | 
   const policy: Policy = await loadPolicy({ cwd: io.cwd, env: io.env });
   const grant = withFlags(resolveGrant(policy, a, io.cwd, io.env), a, io.cwd);
   const req = buildMintRequest(grant, { env: io.env, packageRoot: packageRoot(), source: a.source });
-  return { req, margin: settingsOf(policy).cacheMarginSeconds ?? 300 };
+  return { req, margin: settingsOf(policy).cacheMarginSeconds ?? 300, policy };
 }
 
 export async function credentialProcessFor(
   argv: string[],
   io: Io,
   deps: CredentialProcessDeps,
-): Promise<{ credential: AwsCredential; minted: boolean }> {
+): Promise<{ credential: AwsCredential; minted: boolean; args: CredentialProcessArgs; policy: Policy }> {
   if (io.env[MINTING_ENV] === "1")
     throw new CredentialUnavailable(
       "the source profile calls back into downscope credential-process (a loop): give a source_profile with its own credentials",
     );
   const a = parseCredentialProcessArgs(argv);
-  const { req, margin } = await requestFor(a, io);
+  const { req, margin, policy } = await requestFor(a, io);
   if (a.approvedRun !== undefined && readApproval(a.approvedRun) !== mintCacheKey(req))
     throw new PolicyDenied(
       "the approval for this command is gone (the approved command has ended) or does not match; the command needs approval again",
@@ -255,11 +255,12 @@ export async function credentialProcessFor(
     throw new PolicyDenied(
       "the policy for this command changed after it started (different session policy, role or source); run the command again",
     );
-  return obtainAwsCredential(
+  const { credential, minted } = await obtainAwsCredential(
     req,
     { env: io.env, namespace: CACHE_NAMESPACE, now: deps.now, marginSeconds: margin },
     (r) => mintAwsCredential(r, { interactive: deps.interactive, processEnv: deps.processEnv }, io.stderr),
   );
+  return { credential, minted, args: a, policy };
 }
 
 /** The key in an approved-run file, if it is a private regular file of ours. */
@@ -287,7 +288,12 @@ export function formatCredentialProcess(c: AwsCredential): string {
 }
 
 export const credentialProcess: Command = async (argv, io) => {
-  const { credential, minted } = await credentialProcessFor(argv, io, {
+  const {
+    credential,
+    minted,
+    args: a,
+    policy,
+  } = await credentialProcessFor(argv, io, {
     // The AWS CLI gives credential_process pipes for stdout and stderr; an MFA
     // prompt is possible only when a human sits at a terminal.
     interactive:
@@ -297,7 +303,6 @@ export const credentialProcess: Command = async (argv, io) => {
   });
   if (io.env.DOWNSCOPE_DEBUG) io.stderr(`downscope: credential-process: ${minted ? "minted" : "cache hit"}\n`);
   io.stdout(formatCredentialProcess(credential));
-  const a = parseCredentialProcessArgs(argv);
   const { auditEvent } = await import("../audit/event.js");
   await auditEvent(
     {
@@ -311,7 +316,7 @@ export const credentialProcess: Command = async (argv, io) => {
       fingerprint: fingerprint(credential.SessionToken),
       reason: minted ? "minted" : "cache hit",
     },
-    { env: io.env, cwd: io.cwd, stderr: io.stderr },
+    { env: io.env, cwd: io.cwd, policy, stderr: io.stderr },
   );
   return 0;
 };

@@ -11,6 +11,7 @@
 import { ConfigError, errorMessage } from "../errors.js";
 import { answerPayload } from "../hook/answer.js";
 import { denyOutput, parsePayload, PayloadError, toOutput, type HookOutput } from "../hook/protocol.js";
+import type { Policy } from "../policy/policy.js";
 import type { Command, Io } from "./io.js";
 
 export const DEFAULT_HOOK_DEADLINE_MS = 4000;
@@ -56,7 +57,8 @@ export const hook: Command = async (_argv, io) => {
 
 async function work(io: Io, onDeadline: (ms: number | undefined) => void): Promise<HookOutput | undefined> {
   const payload = parsePayload(await io.stdin());
-  const result = await answerPayload(payload, { env: io.env, cwd: io.cwd, onDeadline });
+  let policy: Policy | undefined;
+  const result = await answerPayload(payload, { env: io.env, cwd: io.cwd, onDeadline, onPolicy: (p) => (policy = p) });
   if (result.decision !== "none") {
     // Only calls that involve a service are recorded (and only then is the audit code loaded).
     const { auditEvent } = await import("../audit/event.js");
@@ -70,7 +72,7 @@ async function work(io: Io, onDeadline: (ms: number | undefined) => void): Promi
         action: result.decision === "rewrite" ? "allow" : result.decision,
         reason: result.reason,
       },
-      { env: io.env, cwd: payload.cwd ?? io.cwd, stderr: io.stderr },
+      { env: io.env, cwd: payload.cwd ?? io.cwd, policy, stderr: io.stderr },
     );
   }
   return toOutput(result, payload.tool_input);

@@ -13,19 +13,10 @@
  * The hit path (readCached) uses only node:fs and JSON: no SDK is loaded.
  */
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, openSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CredentialUnavailable } from "../errors.js";
+import { ensurePrivateDir as ensurePrivate, readPrivateJson, writePrivateJson } from "../private-store.js";
 import { cacheHome, type Env } from "../paths.js";
 
 export interface CacheEntry<T> {
@@ -57,13 +48,9 @@ export function cacheDir(opts: Pick<CacheOptions, "env" | "namespace">): string 
 }
 
 function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  if (
-    !st.isDirectory() ||
-    (typeof process.getuid === "function" && st.uid !== process.getuid()) ||
-    (st.mode & 0o077) !== 0
-  ) {
+  try {
+    ensurePrivate(dir);
+  } catch {
     throw new CredentialUnavailable(
       `cache directory ${dir} is not a private directory owned by you (expected mode 0700); remove it or run \`downscope cache clear\``,
     );
@@ -72,30 +59,20 @@ function ensurePrivateDir(dir: string): void {
 
 /** A valid, private, unexpired entry, or undefined. Never throws. */
 export function readCached<T>(key: string, opts: CacheOptions): CacheEntry<T> | undefined {
-  const file = join(cacheDir(opts), `${key}.json`);
-  try {
-    const st = lstatSync(file);
-    if (!st.isFile() || (st.mode & 0o077) !== 0) return undefined;
-    if (typeof process.getuid === "function" && st.uid !== process.getuid()) return undefined;
-    const entry = JSON.parse(readFileSync(file, "utf8")) as CacheEntry<T>;
-    const expires = Date.parse(entry.expiresAt);
-    if (!Number.isFinite(expires)) return undefined;
-    const margin = (opts.marginSeconds ?? 300) * 1000;
-    if (expires - margin <= opts.now().getTime()) return undefined;
-    if (opts.isValid && !opts.isValid(entry.value)) return undefined;
-    return entry;
-  } catch {
-    return undefined;
-  }
+  const entry = readPrivateJson<CacheEntry<T>>(join(cacheDir(opts), `${key}.json`));
+  if (entry === undefined || typeof entry !== "object" || entry === null) return undefined;
+  const expires = Date.parse(entry.expiresAt);
+  if (!Number.isFinite(expires)) return undefined;
+  const margin = (opts.marginSeconds ?? 300) * 1000;
+  if (expires - margin <= opts.now().getTime()) return undefined;
+  if (opts.isValid && !opts.isValid(entry.value)) return undefined;
+  return entry;
 }
 
 export function writeCached<T>(key: string, entry: CacheEntry<T>, opts: CacheOptions): void {
   const dir = cacheDir(opts);
   ensurePrivateDir(dir);
-  const file = join(dir, `${key}.json`);
-  const tmp = join(dir, `.${key}.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: "wx" });
-  renameSync(tmp, file);
+  writePrivateJson(join(dir, `${key}.json`), entry);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -173,7 +173,7 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
         exit: "code" in exit ? exit.code : exit.signal,
         duration_ms: Date.now() - started,
       },
-      { env: io.env, cwd: io.cwd, stderr: io.stderr },
+      { env: io.env, cwd: io.cwd, policy: plan.policy, stderr: io.stderr },
     );
     if ("code" in exit) return exit.code;
     rt.reraise(exit.signal);

@@ -55,6 +55,8 @@ export interface ExecPlan {
   resolved: Resolved;
   /** Set when the approval of a review was consumed. */
   approved: boolean;
+  /** The policy the decision was made with (the audit trail reads its settings). */
+  policy: Policy;
   /** Set when on_missing_credential: passthrough let the ambient credential through. */
   passthrough?: string;
   whileRunning?: ChildPlan["whileRunning"];
@@ -180,6 +182,7 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
     grant,
     resolved,
     approved,
+    policy,
     ...(passthrough !== undefined ? { passthrough } : {}),
     ...(child.whileRunning ? { whileRunning: child.whileRunning } : {}),
   };

@@ -10,7 +10,7 @@ import { createApproval } from "../approval/approval.js";
 import { packageRoot } from "../package-root.js";
 import { dataHome, type Env } from "../paths.js";
 import { loadPolicy, pathContext } from "../policy/index.js";
-import { serviceBinaries, settingsOf } from "../policy/policy.js";
+import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
 import { mayInvolveService } from "../shell/prefilter.js";
 import { quote } from "../shell/quote.js";
 import { decideBash, decideMcp, type HookContext, type HookResult } from "./decide.js";
@@ -23,6 +23,8 @@ export interface AnswerOptions {
   cwd: string;
   /** Told settings.hook_deadline_ms once the policy is loaded. */
   onDeadline?: (ms: number | undefined) => void;
+  /** Given the loaded policy (the audit trail reads its settings without loading it again). */
+  onPolicy?: (policy: Policy) => void;
 }
 
 export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
@@ -31,6 +33,7 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
   const policy = await loadPolicy({ cwd, env: opts.env });
   opts.onDeadline?.(settingsOf(policy).hookDeadlineMs);
+  opts.onPolicy?.(policy);
   const command = payload.tool_input.command;
   if (isBash && typeof command !== "string") return { decision: "none" };
   // Fast path (proven against the full analysis in test/shell/prefilter.test.ts):

@@ -121,8 +121,11 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
     (r) => r.rule?.override_guards === true && r.action === "allow" && r.layer.trusted,
   );
   if (inv.kind === "cli" && !guardOverride) {
-    for (const g of GUARDS[binary] ?? []) {
-      const m = matches(g.match, "deny", inv, ctx);
+    const guards = GUARDS[binary] ?? [];
+    const compiledGuards = cliMatchers(guards);
+    for (let i = 0; i < guards.length; i++) {
+      const g = guards[i]!;
+      const m = compiledGuards[i]!(inv.args, ctx);
       if (m !== undefined) {
         return {
           ...base,

@@ -13,13 +13,15 @@ export interface Guard {
   name: string;
   match: Match;
   reason: string;
+  /** Always deny: present so a guard list compiles like a rule list (match.ts cliMatchers). */
+  action: "deny";
 }
 
 const cred = "it would print or change a stored credential, handing the agent a token to use outside downscope";
 const select = "it selects a credential other than the scoped one";
 const endpoint = "it would send the scoped credential to another endpoint; list the host in allowed_hosts to permit it";
 
-export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
+const LIST: Readonly<Record<string, readonly Omit<Guard, "action">[]>> = {
   gh: [
     { name: "gh auth", match: { command: ["auth"] }, reason: cred },
     {
@@ -149,3 +151,7 @@ export const GUARDS: Readonly<Record<string, readonly Guard[]>> = {
     },
   ],
 };
+
+export const GUARDS: Readonly<Record<string, readonly Guard[]>> = Object.fromEntries(
+  Object.entries(LIST).map(([binary, guards]) => [binary, guards.map((g) => ({ ...g, action: "deny" as const }))]),
+);

@@ -151,10 +151,6 @@ export function cliMatchers(rules: readonly { match: Match; action: Action }[]):
   return list;
 }
 
-function cliMatcher(match: Match, restrictive: boolean): CliMatcher {
-  return compileCli(match, restrictive);
-}
-
 function compileCli(match: Match, restrictive: boolean): CliMatcher {
   if (match.tools || match.arguments || match.allowed_paths || match.denied_paths) return never;
   const re = match.args_pattern !== undefined ? compiled(match.args_pattern) : undefined;
@@ -189,7 +185,7 @@ function compileCli(match: Match, restrictive: boolean): CliMatcher {
  * hit (for `check` and block messages), or undefined.
  */
 export function matches(match: Match, action: Action, inv: Invocation, ctx: MatchContext): string | undefined {
-  if (inv.kind === "cli") return cliMatcher(match, action !== "allow")(inv.args, ctx);
+  if (inv.kind === "cli") return compileCli(match, action !== "allow")(inv.args, ctx);
   const hits: string[] = [];
   // MCP tool call
   if (match.args_pattern !== undefined || match.command !== undefined || match.flags !== undefined) return undefined;

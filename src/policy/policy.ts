@@ -69,8 +69,8 @@ export function settingsOf(policy: Policy) {
   for (const l of policy.layers) {
     const s = l.config.settings;
     if (!s) continue;
+    // Any layer may turn auto-approval off; none can turn it back on.
     if (s.auto_approve === false) autoApprove = false;
-    else if (s.auto_approve === true && l.trusted) autoApprove = autoApprove && true;
     if (l.trusted) for (const h of s.harmless_commands ?? []) harmless.add(h);
     if (s.unresolved === "deny") unresolved = "deny";
     if (l.trusted && s.hook_deadline_ms !== undefined) deadline = s.hook_deadline_ms;
