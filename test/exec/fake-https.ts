@@ -1,8 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { selfSignedCert } from "../helpers/tls.js";
 
 export interface Seen {
   method: string;
@@ -25,33 +24,9 @@ export function requireTool(name: string, hint: string): void {
 
 /** A loopback HTTPS server with a self-signed certificate made by openssl in dir; answers JSON. */
 export async function fakeHttps(dir: string, body: (url: string) => unknown): Promise<FakeHttps> {
-  requireTool("openssl", "apt-get install openssl");
-  const key = join(dir, "key.pem");
-  const cert = join(dir, "cert.pem");
-  const r = spawnSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ],
-    { encoding: "utf8" },
-  );
-  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  const { key, cert, caFile } = selfSignedCert(dir, { cn: "127.0.0.1", altNames: "IP:127.0.0.1,DNS:localhost" });
   const seen: Seen[] = [];
-  const server: Server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+  const server: Server = createServer({ key, cert }, (req, res) => {
     seen.push({ method: req.method ?? "", url: req.url ?? "", authorization: req.headers.authorization });
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify(body(req.url ?? "")));
@@ -59,7 +34,7 @@ export async function fakeHttps(dir: string, body: (url: string) => unknown): Pr
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    caFile: cert,
+    caFile,
     seen,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

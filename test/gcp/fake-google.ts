@@ -11,13 +11,13 @@
  * Every request is recorded. No library code is edited, no product override
  * exists for this: downscope always talks to the real Google host names.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { selfSignedCert } from "../helpers/tls.js";
 
 export interface Recorded {
   host: string;
@@ -45,36 +45,12 @@ export const DOWNSCOPED_PREFIX = "fake-gcp-downscoped-token-";
 export const IMPERSONATED_TOKEN = "fake-gcp-impersonated-token-333";
 
 function certificate(dir: string): { key: string; cert: string; caFile: string } {
-  const key = join(dir, "key.pem");
-  const cert = join(dir, "cert.pem");
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "2",
-        "-subj",
-        "/CN=downscope test Google",
-        "-addext",
-        `subjectAltName=${HOSTS.map((h) => `DNS:${h}`).join(",")}`,
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-      ],
-      { stdio: ["ignore", "ignore", "pipe"] },
-    );
-  } catch (e) {
-    throw new Error(`the GCP tests need openssl on PATH to make a test certificate: ${(e as Error).message}`);
-  }
-  return { key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8"), caFile: cert };
+  return selfSignedCert(dir, {
+    cn: "downscope test Google",
+    altNames: HOSTS.map((h) => `DNS:${h}`).join(","),
+    ca: true,
+    days: 2,
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
