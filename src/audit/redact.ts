@@ -23,7 +23,9 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\bsk-[A-Za-z0-9_-]{8,}/g, // OpenAI / Anthropic / Stripe style
   /\b(?:rk|pk)_live_[A-Za-z0-9]{8,}/g, // Stripe
   /\bnpm_[A-Za-z0-9]{16,}/g, // npm
-  /\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g, // JWT
+  // JWT. Starts only where no segment character precedes: "\b" would also start
+  // after every "-" inside a long run, and each start would rescan the rest (quadratic).
+  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
 ];
 
@@ -54,8 +56,10 @@ export function isSecretName(name: string): boolean {
 export function redactText(s: string): string {
   let out = s;
   for (const re of SECRET_PATTERNS) out = out.replace(re, REDACTED);
-  // URL userinfo: scheme://user:password@host
-  out = out.replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^@\s/]+@/gi, `$1:${REDACTED}@`);
+  // URL userinfo: scheme://user:password@host. Searched from "://" (not from
+  // the scheme, whose long runs made the search quadratic): every attempt stops
+  // at the next "/", so the attempts never overlap.
+  out = out.replace(/(:\/\/[^/\s:@]*):[^@\s/]+@/g, `$1:${REDACTED}@`);
   // Authorization-style headers and "Bearer x"
   out = out.replace(/\b(Bearer|Basic|token)\s+[^\s"']{6,}/gi, `$1 ${REDACTED}`);
   out = out.replace(LONG_RUN, (m) => (looksRandom(m) ? REDACTED : m));

@@ -89,3 +89,40 @@ describe("redactArgv", () => {
     });
   });
 });
+
+/*
+ * Bypass: a command built so that redaction backtracks (quadratic time) keeps
+ * the hook busy past Claude Code's timeout, and a hook that times out lets the
+ * command run. A 100 KB word once took 14 s. Fix: every pattern is linear.
+ * Proves: adversarial inputs of 200 KB finish within the test timeout
+ * (quadratic took about a minute for each; linear takes milliseconds, and no
+ * timing is asserted beyond that bound), and what they hide is still redacted.
+ */
+describe("redaction stays linear", () => {
+  const big = 200_000;
+  it.each([
+    ["one long word", "x".repeat(big)],
+    ["scheme-like runs", "a.".repeat(big / 2)],
+    ["many scheme starts", "a://b:".repeat(big / 6)],
+    ["JWT-like starts", "eyJ-".repeat(big / 4)],
+    ["JWT-like dots", "eyJaaaaaa.".repeat(big / 10)],
+    ["secret-like prefixes", "ghp_".repeat(big / 4)],
+    ["bearer runs", "Bearer ".repeat(big / 7)],
+    ["31-char runs", `${"Ab1".repeat(10)}x `.repeat(big / 32)],
+    ["private key starts", "-----BEGIN A ".repeat(big / 13)],
+  ])(
+    "%s",
+    (_name, input) => {
+      const out = redactArgv(["echo", input]);
+      expect(out).toHaveLength(2);
+      expect(redactArgv(["echo", `${input} https://me:hunter2secret@example.com/x`])[1]).not.toContain("hunter2secret");
+    },
+    10_000,
+  );
+
+  it("still redacts a JWT that follows a dash", () => {
+    const jwt =
+      "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    expect(redactArgv(["echo", `-${jwt}`])[1]).not.toContain("SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c");
+  });
+});
