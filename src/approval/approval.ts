@@ -16,7 +16,7 @@
  * same user that reads Claude Code's transcript or the process environment of
  * the approved command while it runs. Only the nonce's hash is on disk.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { nodeCrypto, sha256Hex } from "../lazy-crypto.js";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stateHome, type Env } from "../paths.js";
@@ -31,7 +31,7 @@ interface ApprovalFile {
   expiresAt: number;
 }
 
-const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+const sha = sha256Hex;
 /** The argv an approval is bound to: binary basename and arguments, exactly. */
 export const argvDigest = (binary: string, args: readonly string[]) => sha(JSON.stringify([binary, ...args]));
 
@@ -44,7 +44,7 @@ export function createApproval(binary: string, args: readonly string[], env: Env
   const dir = approvalsDir(env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   sweepExpired(dir, now);
-  const nonce = randomBytes(24).toString("base64url");
+  const nonce = nodeCrypto().randomBytes(24).toString("base64url");
   const data: ApprovalFile = { version: 1, argv: argvDigest(binary, args), expiresAt: now + APPROVAL_TTL_MS };
   writeFileSync(join(dir, `${sha(nonce)}.json`), JSON.stringify(data), { mode: 0o600, flag: "wx" });
   return nonce;

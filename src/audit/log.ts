@@ -15,7 +15,7 @@
  * appendAudit never throws: a logging failure must not change a decision. It
  * reports on stderr once per process.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { hmacSha256Hex, nodeCrypto } from "../lazy-crypto.js";
 import {
   appendFileSync,
   closeSync,
@@ -117,7 +117,7 @@ export function sealLine(fields: Record<string, unknown>, prevLine: string, key:
 }
 
 export function hmac(key: Buffer, text: string): string {
-  return createHmac("sha256", key).update(text, "utf8").digest("hex");
+  return hmacSha256Hex(key, text);
 }
 
 /** The key if it exists (verify must not create one). */
@@ -150,8 +150,8 @@ function loadOrCreateKey(path: string): Buffer {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(tmp, randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
+  const tmp = `${path}.${process.pid}.${nodeCrypto().randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(tmp, nodeCrypto().randomBytes(32).toString("hex") + "\n", { mode: 0o600 });
   try {
     linkSync(tmp, path); // fails if another process created it first: then use theirs
   } catch (e) {

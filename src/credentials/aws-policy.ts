@@ -6,7 +6,7 @@
  * `policies/` directory. The result is minified and hashed (the hash is part
  * of the cache key, so editing a policy mints a new credential).
  */
-import { createHash } from "node:crypto";
+import { sha256Hex as lazySha256Hex } from "../lazy-crypto.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
@@ -27,7 +27,7 @@ export interface SessionPolicy {
 }
 
 export function sha256Hex(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
+  return lazySha256Hex(s);
 }
 
 /** Absolute path of a policy_file reference, or undefined when it exists nowhere. */

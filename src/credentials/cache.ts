@@ -12,7 +12,7 @@
  *
  * The hit path (readCached) uses only node:fs and JSON: no SDK is loaded.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../lazy-crypto.js";
 import { closeSync, openSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CredentialUnavailable } from "../errors.js";
@@ -40,7 +40,7 @@ export interface CacheOptions {
 }
 
 export function cacheKey(parts: unknown): string {
-  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 40);
+  return sha256Hex(JSON.stringify(parts)).slice(0, 40);
 }
 
 export function cacheDir(opts: Pick<CacheOptions, "env" | "namespace">): string {

@@ -6,7 +6,7 @@
  *
  * Boundary format: https://cloud.google.com/iam/docs/downscoping-short-lived-credentials
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../lazy-crypto.js";
 import { CredentialUnavailable } from "../errors.js";
 import type { Grant } from "../policy/evaluate.js";
 import { boundaryProblems, normalizeScopes } from "../policy/lint-gcp.js";
@@ -103,7 +103,7 @@ export function gcpRequestFor(grant: Grant): GcpRequest {
  * fingerprint of the source credential (never the credential itself).
  */
 export function gcpCacheKeyParts(req: GcpRequest, sourceIdentity: string): unknown {
-  const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("hex");
+  const hash = (v: unknown) => sha256Hex(JSON.stringify(v));
   switch (req.mode) {
     case "credential_access_boundary":
       return { v: 1, mode: req.mode, source: sourceIdentity, boundary: hash(req.boundary) };

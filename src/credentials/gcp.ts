@@ -15,7 +15,7 @@
  * keyed by everything that changes the token. google-auth-library is imported
  * only on the mint path; a cache hit loads nothing.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../lazy-crypto.js";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type * as GoogleAuthLibrary from "google-auth-library";
@@ -80,7 +80,7 @@ export function findGcpSource(grant: Grant, env: Env, cwd: string): GcpSource {
   } catch {
     throw new CredentialUnavailable(`the Google source credential ${why} is not JSON`);
   }
-  const identity = `file:${type}:${createHash("sha256").update(text).digest("hex").slice(0, 24)}`;
+  const identity = `file:${type}:${sha256Hex(text).slice(0, 24)}`;
   return { kind: "file", path, type, identity, describe: why };
 }
 

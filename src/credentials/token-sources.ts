@@ -4,7 +4,7 @@
  * its stderr may contain the secret.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../lazy-crypto.js";
 import { readFileSync } from "node:fs";
 import { CredentialUnavailable } from "../errors.js";
 import { expandHome } from "../paths.js";
@@ -13,7 +13,7 @@ import type { TokenSlot } from "../policy/schema.js";
 import type { ScopedToken } from "./provider.js";
 
 export function fingerprint(secret: string): string {
-  return "sha256:" + createHash("sha256").update(secret).digest("hex").slice(0, 12);
+  return "sha256:" + sha256Hex(secret).slice(0, 12);
 }
 
 /** Reads a slot's token. Throws CredentialUnavailable naming the source, never the value. */

@@ -18,7 +18,7 @@
  * shortly before expiry: processes the command starts later (scripts, gcloud
  * calling itself, parallel workers) read the fresh one.
  */
-import { randomBytes } from "node:crypto";
+import { nodeCrypto } from "../../lazy-crypto.js";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gcpProvider } from "../../credentials/gcp.js";
@@ -187,7 +187,7 @@ export function writePrivateConfig(parent: Env, configDir: string, allowedHosts:
 
 /** Replace the token file in one step, so a reader never sees a partial token. */
 export function writeTokenFile(path: string, token: string): void {
-  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = `${path}.${nodeCrypto().randomBytes(6).toString("hex")}.tmp`;
   writeFileSync(tmp, token, { mode: 0o600, flag: "wx" });
   renameSync(tmp, path);
 }
