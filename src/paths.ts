@@ -3,10 +3,15 @@
  * Everything takes the environment as an argument so tests can isolate HOME.
  */
 import { realpathSync } from "node:fs";
-import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** os.homedir(), which is $HOME when set: node:os is loaded only when it is not. */
+export function homedir(): string {
+  const h = process.env.HOME;
+  return h !== undefined && h !== "" ? h : process.getBuiltinModule("node:os").homedir();
+}
 
 function home(env: Env): string {
   return env.HOME && env.HOME !== "" ? env.HOME : homedir();
@@ -42,7 +47,7 @@ function realpathOfExisting(p: string): string {
   const rest: string[] = [];
   for (;;) {
     try {
-      return join(realpathSync(cur), ...rest.reverse());
+      return join(realpathSync.native(cur), ...rest.reverse());
     } catch {
       const parent = dirname(cur);
       if (parent === cur) return p;

@@ -5,8 +5,7 @@
  */
 import { realpathSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
-import { homedir } from "node:os";
-import type { Env } from "../paths.js";
+import { homedir, type Env } from "../paths.js";
 import { decide, type Decision, type PathContext } from "./evaluate.js";
 import type { Invocation } from "./invocation.js";
 import { loadPolicy } from "./load.js";
