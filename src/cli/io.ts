@@ -4,7 +4,7 @@
  * stdout is a protocol channel for some commands (hook JSON, credential_process
  * JSON, MCP JSON-RPC): human text goes to stderr there.
  */
-import { readFile } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import type { Env } from "../paths.js";
 
 export interface Io {
@@ -31,11 +31,7 @@ export function processIo(): Io {
     cwd: process.cwd(),
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
-    // fs.readFile on fd 0 rather than process.stdin: setting up the stdin
-    // stream costs the hook more than everything it decides. It stays
-    // asynchronous (libuv's thread pool), so the hook's deadline still fires.
-    stdin: () =>
-      new Promise((resolve, reject) => readFile(0, "utf8", (err, text) => (err ? reject(err) : resolve(text)))),
+    stdin: readStdin,
     stdinStream: () => process.stdin,
     onTerminate: (handler) => {
       let fired = false;
@@ -49,4 +45,63 @@ export function processIo(): Io {
       process.stdout.on("error", () => fire("SIGPIPE"));
     },
   };
+}
+
+/**
+ * All of stdin, as cheaply as the kind of stdin allows, and never in a way
+ * that could keep the process from exiting when the hook's deadline answers:
+ *  - a file is read at once;
+ *  - a pipe is reopened non-blocking (Linux: /proc/self/fd/0) and read while
+ *    data is there, waiting on a timer when the writer has not finished. This
+ *    skips process.stdin (setting up that stream costs the hook more than
+ *    everything it decides) and the thread pool (about 2 ms to start, and a
+ *    read blocked there holds up process.exit until the writer closes);
+ *  - anything else (a socket, a terminal, or no /proc) goes through
+ *    process.stdin, which libuv reads without blocking.
+ */
+export function readStdin(): Promise<string> {
+  let kind: "file" | "fifo" | "other" = "other";
+  try {
+    const st = fstatSync(0);
+    kind = st.isFile() ? "file" : st.isFIFO() ? "fifo" : "other";
+  } catch {
+    // not open, or not statable: the stream reports it
+  }
+  if (kind === "file") return Promise.resolve(readFileSync(0, "utf8"));
+  if (kind === "fifo") {
+    try {
+      return readNonBlocking(openSync("/proc/self/fd/0", constants.O_RDONLY | constants.O_NONBLOCK));
+    } catch {
+      // no /proc (macOS): the stream below
+    }
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on("data", (c: Buffer) => chunks.push(c));
+    process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    process.stdin.on("error", reject);
+  });
+}
+
+function readNonBlocking(fd: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  return new Promise((resolve, reject) => {
+    const pump = () => {
+      try {
+        for (;;) {
+          const n = readSync(fd, buf, 0, buf.length, null);
+          if (n === 0) break;
+          chunks.push(Buffer.from(buf.subarray(0, n)));
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") return void setTimeout(pump, 1);
+        closeSync(fd);
+        return reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      closeSync(fd);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    pump();
+  });
 }
