@@ -1,8 +1,41 @@
 #!/usr/bin/env node
-// The hook and credential-process run on every Bash command and every aws
-// call: each has its own one-file bundle (see scripts/build.mjs).
+// CommonJS (bin/package.json): the hook runs before every Bash command and
+// credential-process before every aws call, so each starts its own one-file
+// bundle through dist/boot.cjs (CommonJS and V8's code cache, src/boot.ts).
+// Every other command is the ES module CLI.
+"use strict";
+const { join } = require("node:path");
+
 const [command, next] = process.argv.slice(2);
-if (command === "hook" && next === undefined) await import("../dist/hook.js");
-else if (command === "credential-process" && next !== "--help" && next !== "-h")
-  await import("../dist/credential-process.js");
-else await import("../dist/downscope.js");
+const dist = join(__dirname, "..", "dist");
+if (command === "hook" && next === undefined) {
+  try {
+    require(join(dist, "boot.cjs")).loadBundle(join(dist, "hook.cjs"));
+  } catch (e) {
+    // Claude Code runs the command when a hook fails: answer deny instead.
+    const reason = `downscope: the hook cannot start (${e && e.message ? e.message : e}), so the command is blocked. Reinstall downscope or run \`npm run build\` in its checkout.`;
+    const answer = {
+      hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: reason },
+    };
+    process.stdout.write(`${JSON.stringify(answer)}\n`);
+  }
+} else if (command === "credential-process" && next !== "--help" && next !== "-h") {
+  start(() => require(join(dist, "boot.cjs")).loadBundle(join(dist, "credential-process.cjs")));
+} else {
+  import("../dist/downscope.js").catch(cannotStart);
+}
+
+function start(load) {
+  try {
+    load();
+  } catch (e) {
+    cannotStart(e);
+  }
+}
+
+function cannotStart(e) {
+  process.stderr.write(
+    `downscope: cannot start (${e && e.message ? e.message : e}). Reinstall downscope or run \`npm run build\` in its checkout.\n`,
+  );
+  process.exit(70);
+}

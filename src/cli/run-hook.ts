@@ -1,6 +1,16 @@
-// Bundled entry of `downscope hook` (bin/downscope.js routes here): one file
-// holding only what the hook needs, since it runs before every Bash command.
-import { hook } from "./hook.js";
+// Bundled entry of `downscope hook` (bin/downscope.js starts it through
+// dist/boot.cjs): one CommonJS file holding only what the hook needs, since it
+// runs before every Bash command.
+import { denyOutput } from "../hook/protocol.js";
+import { failureReason, hook } from "./hook.js";
 import { processIo } from "./io.js";
 
-process.exit(await hook(process.argv.slice(3), processIo()));
+const io = processIo();
+hook(process.argv.slice(3), io).then(
+  (code) => process.exit(code),
+  // hook() answers every error itself; this is the net under the net (a hook that exits 1 lets the command run).
+  (e: unknown) => {
+    io.stdout(`${JSON.stringify(denyOutput(failureReason(e, io)))}\n`);
+    process.exit(0);
+  },
+);

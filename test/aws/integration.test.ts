@@ -21,7 +21,7 @@ const ROLE = "arn:aws:iam::123456789012:role/agent";
 
 let moto: Moto;
 beforeAll(async () => {
-  for (const f of ["dist/downscope.js", "dist/downscope-exec.js"])
+  for (const f of ["dist/downscope.js", "dist/downscope-exec.cjs"])
     if (!existsSync(join(ROOT, f))) throw new Error(`${f} is missing: run \`npm run build\` first (npm test does)`);
   requireTool("aws");
   moto = await startMoto();
@@ -121,22 +121,27 @@ describe("installed profile (any AWS SDK tool with AWS_PROFILE=ai-readonly)", ()
 
   it("the cache-hit path loads no AWS SDK module; the mint path does (so the check can fail)", async () => {
     const { sb, env } = setup();
-    // A module hook that makes any @aws-sdk import fail loudly.
+    // Module hooks that make any @aws-sdk import (ESM) or require (CommonJS) fail loudly.
     const hooks = sb.write(
       "no-sdk-hooks.mjs",
       `export async function resolve(spec, ctx, next) { if (spec.startsWith("@aws-sdk/")) throw new Error("SDK LOADED: " + spec); return next(spec, ctx); }\n`,
     );
-    const register = sb.write(
+    const esm = sb.write(
       "no-sdk.mjs",
       `import { register } from "node:module"; register(${JSON.stringify("file://" + hooks)});\n`,
     );
+    const cjs = sb.write(
+      "no-sdk.cjs",
+      `const M = require("node:module"); const resolve = M._resolveFilename;\nM._resolveFilename = function (spec, ...rest) { if (String(spec).startsWith("@aws-sdk/")) throw new Error("SDK LOADED: " + spec); return resolve.call(this, spec, ...rest); };\n`,
+    );
+    const register = ["--import", esm, "--require", cjs];
     const args = ["credential-process", "--source-profile", "default"];
-    const blocked = node(DOWNSCOPE, args, env, sb.project, ["--import", register]);
+    const blocked = node(DOWNSCOPE, args, env, sb.project, register);
     expect(blocked.code).not.toBe(0);
     expect(blocked.stderr).toContain("SDK LOADED: @aws-sdk/");
     const mint = node(DOWNSCOPE, args, env, sb.project);
     expect(mint.code, mint.stderr).toBe(0);
-    const hit = node(DOWNSCOPE, args, env, sb.project, ["--import", register]);
+    const hit = node(DOWNSCOPE, args, env, sb.project, register);
     expect(hit.code, hit.stderr).toBe(0);
     expect(JSON.parse(hit.stdout)).toEqual(JSON.parse(mint.stdout));
     expect(Object.keys(JSON.parse(hit.stdout))).toEqual([
@@ -152,7 +157,7 @@ describe("installed profile (any AWS SDK tool with AWS_PROFILE=ai-readonly)", ()
     const cleared = await runCli(["cache", "clear"], { env, cwd: sb.project });
     expect(cleared.code).toBe(0);
     expect(existsSync(dir)).toBe(false);
-    const again = node(DOWNSCOPE, args, env, sb.project, ["--import", register]);
+    const again = node(DOWNSCOPE, args, env, sb.project, register);
     expect(again.code).not.toBe(0); // after clear, the mint path (and the SDK) is needed again
   });
 

@@ -18,7 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 describe("review approval: hook → human → downscope-exec", () => {
   it("the approved command runs exactly once, for exactly that argv", async () => {
-    if (!existsSync(join(root, "dist", "downscope-exec.js")))
+    if (!existsSync(join(root, "dist", "downscope-exec.cjs")))
       throw new Error("dist/ is missing: run `npm run build` (npm test does) first");
     const sb = sandbox();
     const log = join(sb.root, "gh.log");
