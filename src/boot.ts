@@ -40,8 +40,11 @@ export const loads: { file: string; cache: "hit" | "miss" | "rejected" | "ignore
 const pending: Pending[] = [];
 let exitHooked = false;
 
-/** Runs `file` (a CommonJS bundle) and returns its exports. */
+const loaded = new Map<string, unknown>();
+
+/** Runs `file` (a CommonJS bundle) once and returns its exports. */
 export function loadBundle(file: string): unknown {
+  if (loaded.has(file)) return loaded.get(file);
   const source = readFileSync(file, "utf8");
   const st = statSync(file, { bigint: true });
   const dir = join(dirname(file), ".v8-cache");
@@ -62,10 +65,13 @@ export function loadBundle(file: string): unknown {
   const bundleRequire = (id: string): unknown =>
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- this module's own require (see above)
     id.startsWith("./") && id.endsWith(".cjs") ? loadBundle(join(dirname(file), id)) : require(id);
-  const loaded: Loaded = { exports: {} };
+  const mod: Loaded = { exports: {} };
+  // Registered before it runs, as require() does, so a cycle sees the partial exports.
+  loaded.set(file, mod.exports);
   const fn = script.runInThisContext() as (...a: unknown[]) => void;
-  fn.call(loaded.exports, loaded.exports, bundleRequire, loaded, file, dirname(file));
-  return loaded.exports;
+  fn.call(mod.exports, mod.exports, bundleRequire, mod, file, dirname(file));
+  loaded.set(file, mod.exports);
+  return mod.exports;
 }
 
 /**

@@ -35,9 +35,12 @@ function pkg() {
   copyFileSync(BOOT, join(dist, "boot.cjs"));
   writeFileSync(
     join(dist, "main.cjs"),
-    'const { answer } = require("./sibling.cjs");\nconst { sep } = require("node:path");\nmodule.exports = { answer, sep, name: __filename };\n',
+    'const { answer } = require("./sibling.cjs");\nconst { sep } = require("node:path");\nconst once = require("./sibling.cjs") === require("./sibling.cjs") && globalThis.siblingRuns === 1;\nmodule.exports = { answer, sep, name: __filename, once };\n',
   );
-  writeFileSync(join(dist, "sibling.cjs"), "exports.answer = 6 * 7;\n");
+  writeFileSync(
+    join(dist, "sibling.cjs"),
+    "globalThis.siblingRuns = (globalThis.siblingRuns ?? 0) + 1;\nexports.answer = 6 * 7;\n",
+  );
   const run = () => {
     const r = spawnSync(
       process.execPath,
@@ -64,7 +67,8 @@ describe("boot: CommonJS bundles with V8's code cache", () => {
   it("runs a bundle, serves its ./x.cjs siblings and Node built-ins, and reuses the cache on the next run", () => {
     const p = pkg();
     const first = p.run();
-    expect(first.m).toEqual({ answer: 42, sep: "/", name: join(p.dist, "main.cjs") });
+    // A sibling required again is the same module, run once.
+    expect(first.m).toEqual({ answer: 42, sep: "/", name: join(p.dist, "main.cjs"), once: true });
     expect(statusOf(first.loads, "main.cjs")).toBe("miss");
     expect(statusOf(first.loads, "sibling.cjs")).toBe("miss");
     // Written at exit, one file per bundle, writable by its owner only.
@@ -106,7 +110,10 @@ describe("boot: CommonJS bundles with V8's code cache", () => {
     const p = pkg();
     p.run();
     // Same length, new content and mtime.
-    writeFileSync(join(p.dist, "sibling.cjs"), "exports.answer = 7 * 6;\n");
+    writeFileSync(
+      join(p.dist, "sibling.cjs"),
+      "globalThis.siblingRuns = (globalThis.siblingRuns ?? 0) + 1;\nexports.answer = 7 * 6;\n",
+    );
     const r = p.run();
     expect(statusOf(r.loads, "sibling.cjs")).toBe("miss");
     expect(p.cacheFiles().filter((f) => f.startsWith("sibling.cjs-"))).toHaveLength(2);
