@@ -2,7 +2,7 @@
 // stay behind dynamic import() and load only on the paths that need them.
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 // Compiled configs are cached per build: a new schema never reads an old cache.
@@ -55,29 +55,47 @@ const cjs = {
   // import() of a sibling bundle becomes require(), which dist/boot.cjs serves from the code cache.
   supported: { "dynamic-import": false },
 };
-/** Leaves `import(specifier)` in `importer` pointing at the sibling bundle `to` instead of bundling it. */
+/** Leaves `import(specifier)` in files under `importer` pointing at the sibling bundle `to` instead of bundling it. */
 const outside = (specifier, importer, to) => ({
   name: `outside-${to}`,
   setup(b) {
-    b.onResolve({ filter: /^\.\.?\// }, (args) =>
-      args.path === specifier && args.importer.endsWith(importer) ? { path: to, external: true } : undefined,
-    );
+    const filter = new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
+    b.onResolve({ filter }, (args) => (args.importer.includes(importer) ? { path: to, external: true } : undefined));
   },
 });
 const parseOutside = outside("./parse.js", "/src/policy/load.ts", "./policy-parse.cjs");
-const shellOutside = outside("../shell/analyze.js", "/src/hook/answer.ts", "./shell.cjs");
+const shellOutside = outside("../shell/analyze.js", "/src/hook/service.ts", "./shell.cjs");
+// The hook's decision and audit trail load only once the prefilter sees a service.
+const serviceOutside = [
+  outside("./service.js", "/src/hook/answer.ts", "./hook-service.cjs"),
+  outside("../hook/service.js", "/src/cli/hook.ts", "./hook-service.cjs"),
+];
+// The gh and kubectl channels read YAML only when the user has a gh config or a kubeconfig.
+const yamlOutside = outside("yaml", "/src/exec/channels/", "./yaml.cjs");
 
 await Promise.all([
   build({ ...cjs, entryPoints: { boot: "src/boot.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "policy-parse": "src/policy/parse.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { shell: "src/shell/analyze.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { yaml: "node_modules/yaml/dist/index.js" }, outdir: "dist" }),
   build({
     ...cjs,
     entryPoints: { hook: "src/cli/run-hook.ts" },
     outdir: "dist",
+    plugins: [parseOutside, ...serviceOutside],
+  }),
+  build({
+    ...cjs,
+    entryPoints: { "hook-service": "src/hook/service.ts" },
+    outdir: "dist",
     plugins: [parseOutside, shellOutside],
   }),
-  build({ ...cjs, entryPoints: { "downscope-exec": "src/exec/run.ts" }, outdir: "dist", plugins: [parseOutside] }),
+  build({
+    ...cjs,
+    entryPoints: { "downscope-exec": "src/exec/run.ts" },
+    outdir: "dist",
+    plugins: [parseOutside, yamlOutside],
+  }),
   build({
     ...cjs,
     entryPoints: { "credential-process": "src/cli/run-credential-process.ts" },
@@ -92,3 +110,16 @@ await Promise.all([
     chunkNames: "chunks/[name]-[hash]",
   }),
 ]);
+
+// esbuild escapes every non-ASCII character in code but keeps comments as
+// written; one such character makes V8 hold the whole source as a two-byte
+// string, which tripled the time to read the shell parser. Escaped in
+// comments they change nothing.
+for (const f of readdirSync(new URL("../dist", import.meta.url))) {
+  if (!f.endsWith(".cjs")) continue;
+  const url = new URL(`../dist/${f}`, import.meta.url);
+  const text = readFileSync(url, "utf8");
+  // eslint-disable-next-line no-control-regex
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  if (ascii !== text) writeFileSync(url, ascii);
+}

@@ -61,7 +61,7 @@ async function work(io: Io, onDeadline: (ms: number | undefined) => void): Promi
   const result = await answerPayload(payload, { env: io.env, cwd: io.cwd, onDeadline, onPolicy: (p) => (policy = p) });
   if (result.decision !== "none") {
     // Only calls that involve a service are recorded (and only then is the audit code loaded).
-    const { auditEvent } = await import("../audit/event.js");
+    const { auditEvent } = await import("../hook/service.js");
     const command = typeof payload.tool_input.command === "string" ? payload.tool_input.command : undefined;
     await auditEvent(
       {

@@ -1,0 +1,76 @@
+/**
+ * The hook's answer once a service may be involved: how to name
+ * downscope-exec, whether the shims cover what cannot be rewritten, the shell
+ * analysis, and the decision. Loaded by answer.ts after the prefilter; the
+ * hook's audit call comes from here too, so that a command naming no service
+ * loads none of it (dist/hook-service.cjs).
+ */
+import { accessSync, constants, existsSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
+import { createApproval } from "../approval/approval.js";
+import { packageRoot } from "../package-root.js";
+import { dataHome, type Env } from "../paths.js";
+import { pathContext } from "../policy/index.js";
+import type { Policy } from "../policy/policy.js";
+import { quote } from "../shell/quote.js";
+import { decideBash, decideMcp, type HookContext, type HookResult } from "./decide.js";
+import type { HookPayload } from "./protocol.js";
+
+export { auditEvent } from "../audit/event.js";
+
+export const SHIMS_MARKER = ".downscope-shims";
+
+export async function answerService(payload: HookPayload, policy: Policy, cwd: string, env: Env): Promise<HookResult> {
+  const isBash = payload.tool_name === "Bash";
+  const pathCtx = pathContext(cwd, env);
+  const exec = execCommand(env);
+  const shims = shimsOnPath(env);
+  const analyze = isBash ? (await import("../shell/analyze.js")).analyzeShell : notForMcp;
+  const ctx: HookContext = {
+    policy,
+    pathCtx,
+    execCommand: exec,
+    shimsOnPath: shims,
+    analyze,
+    approve: (binary, args) => createApproval(binary, args, env),
+  };
+  if (!isBash) return decideMcp(payload.tool_name, payload.tool_input, ctx);
+  return decideBash(payload.tool_input.command as string, ctx);
+}
+
+/** MCP tool calls are decided without the shell analysis; reaching it is a bug, and the hook then denies. */
+function notForMcp(): never {
+  throw new Error("shell analysis requested for an MCP tool call");
+}
+
+function pathDirs(env: Env): string[] {
+  return (env.PATH ?? "").split(delimiter).filter((d) => d !== "" && isAbsolute(d));
+}
+
+/** `downscope-exec` when it is on PATH, else the shell-quoted absolute path of this package's bin. */
+export function execCommand(env: Env): string {
+  for (const dir of pathDirs(env)) {
+    const candidate = join(dir, "downscope-exec");
+    // existsSync first: accessSync throws (and builds an error) for every directory without it.
+    if (!existsSync(candidate)) continue;
+    try {
+      accessSync(candidate, constants.X_OK);
+      return "downscope-exec";
+    } catch {
+      // there, but not executable
+    }
+  }
+  return quote(join(packageRoot(), "bin", "downscope-exec.js"));
+}
+
+/**
+ * Whether the shims will scope calls the hook cannot rewrite: a shims directory
+ * is on PATH, or the default one exists (`downscope session-start`, installed
+ * with the hook, creates it and puts it first on PATH for every Bash command of
+ * the session through CLAUDE_ENV_FILE, which the hook's own environment does
+ * not see). Same directory as defaultShimsDir in src/exec/shims.ts.
+ */
+export function shimsOnPath(env: Env): boolean {
+  if (existsSync(join(dataHome(env), "shims", SHIMS_MARKER))) return true;
+  return pathDirs(env).some((d) => existsSync(join(d, SHIMS_MARKER)));
+}
