@@ -4,7 +4,7 @@
  * stdout is a protocol channel for some commands (hook JSON, credential_process
  * JSON, MCP JSON-RPC): human text goes to stderr there.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import type { Env } from "../paths.js";
 
 export interface Io {
@@ -25,12 +25,18 @@ export interface Io {
 
 export type Command = (argv: string[], io: Io) => Promise<number>;
 
-export function processIo(): Io {
+/**
+ * The real process. `sync` (the hook, downscope-exec, credential-process:
+ * short runs that write a little and exit) writes stdout and stderr with
+ * fs.writeSync: process.stdout would set up a stream, about 2.5 ms. Long-lived
+ * protocol commands (mcp-proxy) keep the streams, which never block the loop.
+ */
+export function processIo(opts: { sync?: boolean } = {}): Io {
   return {
     env: process.env,
     cwd: process.cwd(),
-    stdout: (t) => void process.stdout.write(t),
-    stderr: (t) => void process.stderr.write(t),
+    stdout: opts.sync ? (t) => writeAll(1, t) : (t) => void process.stdout.write(t),
+    stderr: opts.sync ? (t) => writeAll(2, t) : (t) => void process.stderr.write(t),
     stdin: readStdin,
     stdinStream: () => process.stdin,
     onTerminate: (handler) => {
@@ -45,6 +51,20 @@ export function processIo(): Io {
       process.stdout.on("error", () => fire("SIGPIPE"));
     },
   };
+}
+
+/** Writes all of `text` to `fd`, waiting out a full non-blocking pipe. */
+export function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text, "utf8");
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { credentialProcess } from "./credential-process.js";
 import { processIo } from "./io.js";
 import { reportError } from "./report-error.js";
 
-const io = processIo();
+const io = processIo({ sync: true });
 void credentialProcess(process.argv.slice(3), io)
   .catch((e: unknown) => reportError(e, io))
   .then((code) => process.exit(code));

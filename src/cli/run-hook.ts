@@ -5,7 +5,7 @@ import { denyOutput } from "../hook/protocol.js";
 import { failureReason, hook } from "./hook.js";
 import { processIo } from "./io.js";
 
-const io = processIo();
+const io = processIo({ sync: true });
 hook(process.argv.slice(3), io).then(
   (code) => process.exit(code),
   // hook() answers every error itself; this is the net under the net (a hook that exits 1 lets the command run).

@@ -3,7 +3,7 @@ import { processIo } from "../cli/io.js";
 import { errorMessage } from "../errors.js";
 import { execMain } from "./main.js";
 
-const io = processIo();
+const io = processIo({ sync: true });
 void execMain(process.argv.slice(2), io)
   .catch((e: unknown) => {
     // execMain reports its own errors; this is the net under it. Nothing ran.
