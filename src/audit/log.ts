@@ -1,10 +1,12 @@
 /**
  * The append-only audit log: one JSON line per record, 0600 in a 0700 dir.
  *
- * Tamper evidence: every line carries `prev`, an HMAC-SHA256 of the previous
- * line (keyed with a per-user key kept outside the log directory), and `mac`,
- * an HMAC of the line itself. `downscope audit verify` recomputes both, so a
- * changed line, a removed line and a forged line without the key all show.
+ * Tamper evidence: every line carries `mac`, an HMAC-SHA256 of the line
+ * itself (keyed with a per-user key kept outside the log directory), and
+ * `prev`, which binds it to the line before: that line's `mac` (chainValue).
+ * `downscope audit verify` recomputes both, so a changed line, a removed line
+ * and a forged line without the key all show. (Logs written before 0.1 used
+ * the HMAC of the whole previous line as `prev`; verify accepts both.)
  *
  * Concurrency: read-last-line + append happen under a lock file created with
  * O_EXCL (stale locks of dead processes are broken), so parallel wrappers lose
@@ -112,8 +114,19 @@ function writeRecord(record: AuditRecord, opts: AppendOptions): string {
 
 /** `{...fields, prev}` then `mac` over exactly those bytes. */
 export function sealLine(fields: Record<string, unknown>, prevLine: string, key: Buffer): string {
-  const body = JSON.stringify({ ...fields, prev: hmac(key, prevLine) });
+  const body = JSON.stringify({ ...fields, prev: chainValue(prevLine, key) });
   return `${body.slice(0, -1)},"mac":"${hmac(key, body)}"}`;
+}
+
+const MAC_AT_END = /,"mac":"([0-9a-f]{64})"\}$/;
+
+/**
+ * What the next line's `prev` is: the `mac` of a sealed previous line (it
+ * already binds that whole line, and needs no hashing); the HMAC of whatever
+ * else is there (nothing at the start of the log, a line a crash cut short).
+ */
+export function chainValue(prevLine: string, key: Buffer): string {
+  return MAC_AT_END.exec(prevLine.slice(-80))?.[1] ?? hmac(key, prevLine);
 }
 
 export function hmac(key: Buffer, text: string): string {

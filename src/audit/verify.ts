@@ -3,7 +3,7 @@
  * every line's `mac` and `prev`) and parsing for `downscope audit`.
  */
 import { readFileSync } from "node:fs";
-import { hmac } from "./log.js";
+import { chainValue, hmac } from "./log.js";
 import type { AuditEntry } from "./record.js";
 import type { AuditSettings } from "./settings.js";
 
@@ -63,8 +63,8 @@ export function verifyAudit(settings: Pick<AuditSettings, "path" | "keep">, key:
       } catch {
         return { ...result, problem: { ...where, message: "not valid JSON" } };
       }
-      const expected = hmac(key, prevLine ?? "");
-      if (prev !== expected) {
+      // The mac of the line before (or, in logs written before 0.1, the HMAC of that whole line).
+      if (prev !== chainValue(prevLine ?? "", key) && prev !== hmac(key, prevLine ?? "")) {
         if (prevLine === undefined && fi === 0 && settings.keep > 0 && file === `${settings.path}.${settings.keep}`) {
           // The oldest kept file starts after a file that rotation dropped.
           result.truncatedStart = true;

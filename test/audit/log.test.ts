@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { appendAudit, auditKey, auditKeyPath, flushAuditExports } from "../../src/audit/log.js";
+import { appendAudit, auditKey, auditKeyPath, flushAuditExports, hmac, recordFields } from "../../src/audit/log.js";
 import type { AuditRecord } from "../../src/audit/record.js";
 import { auditSettingsOf, type AuditSettings } from "../../src/audit/settings.js";
 import { readAuditEntries, verifyAudit } from "../../src/audit/verify.js";
@@ -60,6 +60,38 @@ describe("audit log", () => {
     const v = verifyAudit(s, auditKey(sb.env));
     expect(v.problem).toBeUndefined();
     expect(v.lines).toBe(3);
+  });
+
+  it("chains each line to the mac of the line before; logs chained the older way still verify", () => {
+    const sb = sandbox();
+    const s = write(sb, 3);
+    const lines = readFileSync(s.path, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    expect(lines[1]!.prev).toBe(lines[0]!.mac);
+    expect(lines[2]!.prev).toBe(lines[1]!.mac);
+    // Before 0.1, prev was the HMAC of the whole previous line.
+    const key = auditKey(sb.env);
+    const legacy: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const body = JSON.stringify({ ...recordFields(rec(i), new Date()), prev: hmac(key, legacy[i - 1] ?? "") });
+      legacy.push(`${body.slice(0, -1)},"mac":"${hmac(key, body)}"}`);
+    }
+    writeFileSync(s.path, legacy.join("\n") + "\n");
+    expect(verifyAudit(s, key).problem).toBeUndefined();
+    // New lines chain on to the old ones.
+    write(sb, 1, s);
+    const after = verifyAudit(s, key);
+    expect(after.problem).toBeUndefined();
+    expect(after.lines).toBe(4);
+    // A prev that is neither is a break.
+    const text = readFileSync(s.path, "utf8").split("\n");
+    const l2 = JSON.parse(text[2]!) as Record<string, string>;
+    const body = JSON.stringify({ ...l2, mac: undefined, prev: "0".repeat(64) });
+    text[2] = `${body.slice(0, -1)},"mac":"${hmac(key, body)}"}`;
+    writeFileSync(s.path, text.join("\n"));
+    expect(verifyAudit(s, key).problem).toMatchObject({ line: 3, message: expect.stringContaining("chain broken") });
   });
 
   it("does nothing when disabled, and never throws when the log cannot be written", () => {
