@@ -13,7 +13,6 @@
  */
 import type { createSocket as createSocketType } from "node:dgram";
 import type { request as httpRequestType } from "node:http";
-import { hostname } from "node:os";
 // node:http, node:https and node:dgram are imported when a record is sent:
 // the hook and the wrapper bundle this module, and most users export nothing.
 import type { AuditRecord } from "./record.js";
@@ -52,7 +51,12 @@ export function otlpBody(line: string, record: AuditRecord, now = Date.now()): s
   return JSON.stringify({
     resourceLogs: [
       {
-        resource: { attributes: [...attr("service.name", "downscope"), ...attr("host.name", hostname())] },
+        resource: {
+          attributes: [
+            ...attr("service.name", "downscope"),
+            ...attr("host.name", process.getBuiltinModule("node:os").hostname()),
+          ],
+        },
         scopeLogs: [
           {
             scope: { name: "downscope.audit" },
@@ -119,7 +123,7 @@ function sendOtlp(
 export function syslogMessage(line: string, record: AuditRecord, now = new Date()): string {
   const severity = record.action === "deny" ? 4 : 6; // warning / informational
   const pri = 10 * 8 + severity;
-  return `<${pri}>1 ${now.toISOString()} ${hostname() || "-"} downscope ${process.pid} ${record.event} - ${line}`;
+  return `<${pri}>1 ${now.toISOString()} ${process.getBuiltinModule("node:os").hostname() || "-"} downscope ${process.pid} ${record.event} - ${line}`;
 }
 
 function sendSyslog(

@@ -295,9 +295,11 @@ export const credentialProcess: Command = async (argv, io) => {
     policy,
   } = await credentialProcessFor(argv, io, {
     // The AWS CLI gives credential_process pipes for stdout and stderr; an MFA
-    // prompt is possible only when a human sits at a terminal.
-    interactive:
-      io.env.DOWNSCOPE_NONINTERACTIVE !== "1" && (process.stdin.isTTY === true || process.stderr.isTTY === true),
+    // prompt is possible only when a human sits at a terminal. Asked only when
+    // minting: process.stdin and process.stderr set up streams (about 2 ms).
+    get interactive() {
+      return io.env.DOWNSCOPE_NONINTERACTIVE !== "1" && (process.stdin.isTTY === true || process.stderr.isTTY === true);
+    },
     processEnv: process.env,
     now: () => new Date(),
   });
@@ -313,7 +315,8 @@ export const credentialProcess: Command = async (argv, io) => {
       rule: a.rule,
       action: "allow",
       policy: a.policy ?? a.rule ?? "service policy",
-      fingerprint: fingerprint(credential.SessionToken),
+      // The key id names this credential (CloudTrail logs it too) and is short to hash.
+      fingerprint: fingerprint(credential.AccessKeyId),
       reason: minted ? "minted" : "cache hit",
     },
     { env: io.env, cwd: io.cwd, policy, stderr: io.stderr },

@@ -212,7 +212,10 @@ export const channel: Channel = (input) =>
   makeAwsChannel({
     node: process.execPath,
     bin: join(packageRoot(), "bin", "downscope.js"),
-    interactive: process.stdin.isTTY === true || process.stderr.isTTY === true,
+    // Asked only when minting: process.stdin and process.stderr set up streams.
+    get interactive() {
+      return process.stdin.isTTY === true || process.stderr.isTTY === true;
+    },
     processEnv: process.env,
     prime: true,
     stderr: (t) => void process.stderr.write(t),
