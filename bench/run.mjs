@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { build as esbuild } from "esbuild";
 import { Bench } from "tinybench";
 import { haveGnuTime, measure } from "./harness.mjs";
 
@@ -187,7 +188,17 @@ const inv = { kind: "cli", binary: "gh", args: ["pr", "list", "--limit", "5"] };
 const bench = new Bench({ time: 1000 });
 bench.add("decide, 10,000 rules (80% command, 10% flags, 10% regex; none match)", () => decide(bigPolicy, inv));
 bench.add("decide, 10,000 regex rules (worst case, informational)", () => decide(regexPolicy, inv));
-const { analyzeShell: analyze } = await import(join(ROOT, "dist/shell.cjs"));
+// The parser is bundled into dist/hook-service.cjs; the bench bundles the analysis on its own.
+const shellBundle = join(root, "shell.mjs");
+await esbuild({
+  entryPoints: [join(ROOT, "src/shell/analyze.ts")],
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  outfile: shellBundle,
+  logLevel: "error",
+});
+const { analyzeShell: analyze } = await import(shellBundle);
 const tenKb = Array.from(
   { length: 200 },
   (_, i) => `cd dir${i} && gh pr list --limit ${i} | jq '.[] | .title' ; echo "done $i"`,
