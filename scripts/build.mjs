@@ -20,9 +20,10 @@ rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 //    (an ES module entry costs Node about 8 ms more to start) with no chunks,
 //    started by dist/boot.cjs with V8's code cache (src/boot.ts); code they
 //    import lazily is bundled but evaluated only when used;
-//  - the hook is two files: hook.cjs answers commands that name no service
-//    (src/shell/prefilter.ts); hook-service.cjs, with the decision, the audit
-//    trail and the shell parser, loads only for the others;
+//  - the hook is three files: hook.cjs answers commands that name no service
+//    (src/shell/prefilter.ts); hook-service.cjs, with the decision and the
+//    audit trail, loads for the others; shell.cjs, the parser, only for those
+//    that are not plain (src/shell/simple.ts);
 //  - the YAML parser and zod, needed only when a policy file is not in the
 //    compiled-config cache, live in policy-parse.cjs, loaded on demand;
 //  - the cloud SDKs stay external: they load from node_modules only on the
@@ -65,6 +66,7 @@ const outside = (specifier, importer, to) => ({
   },
 });
 const parseOutside = outside("./parse.js", "/src/policy/load.ts", "./policy-parse.cjs");
+const shellOutside = outside("../shell/analyze.js", "/src/hook/service.ts", "./shell.cjs");
 // The hook's decision and audit trail load only once the prefilter sees a service.
 const serviceOutside = [
   outside("./service.js", "/src/hook/answer.ts", "./hook-service.cjs"),
@@ -76,6 +78,7 @@ const yamlOutside = outside("yaml", "/src/exec/channels/", "./yaml.cjs");
 await Promise.all([
   build({ ...cjs, entryPoints: { boot: "src/boot.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "policy-parse": "src/policy/parse.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { shell: "src/shell/analyze.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { yaml: "node_modules/yaml/dist/index.js" }, outdir: "dist" }),
   build({
     ...cjs,
@@ -87,7 +90,7 @@ await Promise.all([
     ...cjs,
     entryPoints: { "hook-service": "src/hook/service.ts" },
     outdir: "dist",
-    plugins: [parseOutside],
+    plugins: [parseOutside, shellOutside],
   }),
   build({
     ...cjs,

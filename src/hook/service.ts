@@ -12,7 +12,9 @@ import { packageRoot } from "../package-root.js";
 import { dataHome, type Env } from "../paths.js";
 import { pathContext } from "../policy/index.js";
 import type { Policy } from "../policy/policy.js";
+import type { analyzeShell } from "../shell/analyze.js";
 import { quote } from "../shell/quote.js";
+import { analyzeSimple } from "../shell/simple.js";
 import { decideBash, decideMcp, type HookContext, type HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
 
@@ -25,7 +27,7 @@ export async function answerService(payload: HookPayload, policy: Policy, cwd: s
   const pathCtx = pathContext(cwd, env);
   const exec = execCommand(env);
   const shims = shimsOnPath(env);
-  const analyze = isBash ? (await import("../shell/analyze.js")).analyzeShell : notForMcp;
+  const analyze = isBash ? await analyzer(payload.tool_input.command as string) : notForMcp;
   const ctx: HookContext = {
     policy,
     pathCtx,
@@ -36,6 +38,17 @@ export async function answerService(payload: HookPayload, policy: Policy, cwd: s
   };
   if (!isBash) return decideMcp(payload.tool_name, payload.tool_input, ctx);
   return decideBash(payload.tool_input.command as string, ctx);
+}
+
+/**
+ * The shell analysis for `command`: a plain command is read without the
+ * parser (src/shell/simple.ts, proven equal to the full analysis wherever it
+ * answers); anything else loads the parser (dist/shell.cjs).
+ */
+async function analyzer(command: string): Promise<typeof analyzeShell> {
+  const simple = analyzeSimple(command);
+  if (simple !== undefined) return (text) => (text === command ? simple : notForMcp());
+  return (await import("../shell/analyze.js")).analyzeShell;
 }
 
 /** MCP tool calls are decided without the shell analysis; reaching it is a bug, and the hook then denies. */

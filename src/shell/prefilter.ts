@@ -19,7 +19,7 @@
 const PLAIN = /^[A-Za-z0-9_\-./=:,+@%&|;<> \t\n~!#]*$/;
 
 // The analyzer's shells, wrappers and definitions (src/shell/analyze.ts), and downscope itself.
-const RUNS_OTHERS = new Set([
+export const RUNS_OTHERS: ReadonlySet<string> = new Set([
   ...["bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "busybox"],
   ...["eval", "source", ".", "exec", "command", "builtin", "alias", "trap", "function", "coproc"],
   ...["env", "sudo", "doas", "su", "xargs", "find", "nohup", "time", "nice", "timeout", "stdbuf", "watch"],
