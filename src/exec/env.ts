@@ -86,7 +86,7 @@ export function shellQuote(s: string): string {
 export function safeChildPath(path: string | undefined, cwd: string): { path: string; dropped: string[] } {
   const real = (p: string) => {
     try {
-      return realpathSync(p);
+      return realpathSync.native(p);
     } catch {
       return undefined;
     }

@@ -40,7 +40,7 @@ function selfPaths(): string[] {
   for (const p of [process.argv[1], fileURLToPath(import.meta.url)]) {
     if (!p) continue;
     try {
-      out.add(realpathSync(p));
+      out.add(realpathSync.native(p));
     } catch {
       /* not a file */
     }

@@ -39,7 +39,7 @@ export interface Resolved {
 
 function realpathOr(p: string): string | undefined {
   try {
-    return realpathSync(p);
+    return realpathSync.native(p);
   } catch {
     return undefined;
   }

@@ -17,7 +17,7 @@ export function pathContext(cwd: string, env: Env): PathContext {
 /** realpath of the longest existing prefix, so paths that do not exist yet still resolve their symlinked parents. */
 export function realpathExisting(p: string): string {
   try {
-    return realpathSync(p);
+    return realpathSync.native(p);
   } catch {
     const parent = dirname(p);
     if (parent === p) return p;
