@@ -68,26 +68,37 @@ export function writeAll(fd: number, text: string): void {
 }
 
 /**
- * All of stdin, as cheaply as the kind of stdin allows, and never in a way
- * that could keep the process from exiting when the hook's deadline answers:
+ * All of stdin, as cheaply as the kind of stdin allows (process.stdin would
+ * set up a stream, which costs the hook about 3 ms, more than everything it
+ * decides; fs.readFile on fd 0 starts the thread pool, about 2 ms, and a read
+ * blocked there holds up process.exit):
  *  - a file is read at once;
+ *  - a socket — what Claude Code gives its hooks — is read to its end with
+ *    plain blocking reads. Claude Code writes the payload and closes its end
+ *    before it waits for the hook, as every hook that reads to EOF (a `jq`
+ *    one-liner) relies on, so the read never waits on a writer; the hook's
+ *    deadline covers everything after it;
  *  - a pipe is reopened non-blocking (Linux: /proc/self/fd/0) and read while
- *    data is there, waiting on a timer when the writer has not finished. This
- *    skips process.stdin (setting up that stream costs the hook more than
- *    everything it decides) and the thread pool (about 2 ms to start, and a
- *    read blocked there holds up process.exit until the writer closes);
- *  - anything else (a socket, a terminal, or no /proc) goes through
- *    process.stdin, which libuv reads without blocking.
+ *    data is there, waiting on a timer otherwise, so the deadline fires even
+ *    if the writer never closes it;
+ *  - anything else (a terminal, no /proc) goes through process.stdin.
  */
 export function readStdin(): Promise<string> {
-  let kind: "file" | "fifo" | "other" = "other";
+  let kind: "file" | "socket" | "fifo" | "other" = "other";
   try {
     const st = fstatSync(0);
-    kind = st.isFile() ? "file" : st.isFIFO() ? "fifo" : "other";
+    kind = st.isFile() ? "file" : st.isSocket() ? "socket" : st.isFIFO() ? "fifo" : "other";
   } catch {
     // not open, or not statable: the stream reports it
   }
   if (kind === "file") return Promise.resolve(readFileSync(0, "utf8"));
+  if (kind === "socket") {
+    try {
+      return Promise.resolve(readToEnd(0));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
   if (kind === "fifo") {
     try {
       return readNonBlocking(openSync("/proc/self/fd/0", constants.O_RDONLY | constants.O_NONBLOCK));
@@ -101,6 +112,24 @@ export function readStdin(): Promise<string> {
     process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     process.stdin.on("error", reject);
   });
+}
+
+function readToEnd(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      // A non-blocking socket with nothing yet (the writer is slow): wait a moment.
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      continue;
+    }
+    if (n === 0) return Buffer.concat(chunks).toString("utf8");
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
 }
 
 function readNonBlocking(fd: number): Promise<string> {
