@@ -244,7 +244,8 @@ for (const r of rows) {
 }
 console.log(`\ninstall size: ${results.installSize}`);
 console.log(`wrote bench/results/latest.json`);
-rmSync(root, { recursive: true, force: true });
+if (!process.env.BENCH_KEEP) rmSync(root, { recursive: true, force: true });
+else console.log(`kept ${root}`);
 
 function machine() {
   const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown cpu";
