@@ -54,17 +54,59 @@ export const auditKeyPath = (env: Env) => join(configHome(env), "audit.key");
 let warned = false;
 
 export function appendAudit(record: AuditRecord, opts: AppendOptions): void {
-  if (!opts.settings.enabled) return;
+  appendPrepared(prepareAudit(record, opts));
+}
+
+/** A record redacted and timed now, to be sealed and written later (appendPrepared). */
+export interface PreparedRecord {
+  record: AuditRecord;
+  fields: Record<string, unknown>;
+  key: Buffer;
+  opts: AppendOptions;
+}
+
+/**
+ * The first half of appendAudit: the work that needs no lock (the key, the
+ * redaction). downscope-exec does it while the command runs, and appends
+ * with the exit status once it has ended. Never throws; undefined when the
+ * log is off or cannot be written.
+ */
+export function prepareAudit(record: AuditRecord, opts: AppendOptions): PreparedRecord | undefined {
+  if (!opts.settings.enabled) return undefined;
   try {
-    const line = writeRecord(record, opts);
-    if (opts.settings.otlpEndpoint !== undefined || opts.settings.syslog) exportLine(line, record, opts);
+    const fields = recordFields(record, (opts.now ?? (() => new Date()))());
+    return { record, fields, key: auditKey(opts.env), opts };
   } catch (e) {
-    if (!warned) {
-      warned = true;
-      const msg = `downscope: warning: cannot write the audit log ${opts.settings.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`;
-      (opts.stderr ?? ((t: string) => void process.stderr.write(t)))(msg);
-    }
+    warnOnce(e, opts);
+    return undefined;
   }
+}
+
+/** The second half: seal and append, with what was known only at the end (exit status, duration). Never throws. */
+export function appendPrepared(
+  p: PreparedRecord | undefined,
+  late: Pick<AuditRecord, "exit" | "duration_ms"> = {},
+): void {
+  if (p === undefined) return;
+  const { pid, ...early } = p.fields;
+  const fields: Record<string, unknown> = { ...early };
+  if (late.exit !== undefined) fields.exit = late.exit;
+  if (late.duration_ms !== undefined) fields.duration_ms = Math.round(late.duration_ms);
+  fields.pid = pid;
+  try {
+    const line = writeRecord(fields, p.key, p.opts.settings);
+    if (p.opts.settings.otlpEndpoint !== undefined || p.opts.settings.syslog)
+      exportLine(line, { ...p.record, ...late }, p.opts);
+  } catch (e) {
+    warnOnce(e, p.opts);
+  }
+}
+
+function warnOnce(e: unknown, opts: AppendOptions): void {
+  if (warned) return;
+  warned = true;
+  const msg = `downscope: warning: cannot write the audit log ${opts.settings.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`;
+  (opts.stderr ?? ((t: string) => void process.stderr.write(t)))(msg);
 }
 
 /** Build the line for a record: redacted fields, time, pid. Pure apart from the clock. */
@@ -88,10 +130,7 @@ export function recordFields(record: AuditRecord, now: Date): Record<string, unk
   return r;
 }
 
-function writeRecord(record: AuditRecord, opts: AppendOptions): string {
-  const { settings } = opts;
-  const key = auditKey(opts.env);
-  const fields = recordFields(record, (opts.now ?? (() => new Date()))());
+function writeRecord(fields: Record<string, unknown>, key: Buffer, settings: AuditSettings): string {
   mkdirSync(dirname(settings.path), { recursive: true, mode: 0o700 });
   return withLock(`${settings.path}.lock`, () => {
     // Size is checked with a generous estimate of the line (prev and mac add 150 bytes).

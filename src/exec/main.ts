@@ -13,7 +13,7 @@ import { describeDecision } from "../policy/evaluate.js";
 import { envDiff, shellQuote } from "./env.js";
 import { planExec, type ExecPlan } from "./plan.js";
 import { createRunDir, removeRunDir } from "./run-dir.js";
-import { auditEvent } from "../audit/event.js";
+import { auditEvent, prepareAuditEvent } from "../audit/event.js";
 import { fingerprint } from "../credentials/token-sources.js";
 import { reraise, runChild, signalExitCode, type ChildExit } from "./spawn.js";
 
@@ -152,29 +152,32 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
     const stop = plan.whileRunning?.();
     let exit: ChildExit;
     const started = Date.now();
+    let record: Awaited<ReturnType<typeof prepareAuditEvent>>;
     try {
-      exit = await rt.run(plan, io.cwd);
+      const running = rt.run(plan, io.cwd);
+      running.catch(() => {}); // handled by the await below
+      // The audit record is redacted and timed (the start) while the command runs.
+      record = await prepareAuditEvent(
+        {
+          event: "exec",
+          cwd: io.cwd,
+          service: plan.decision.service,
+          argv: [opts.binary, ...opts.args],
+          layer: plan.decision.rule?.layer,
+          rule: plan.decision.rule?.name,
+          action: plan.decision.action,
+          slot: plan.grant.slot,
+          policy: plan.grant.rule?.name ?? (plan.grant.mode === "token_slot" ? undefined : plan.grant.mode),
+          fingerprint: plan.secrets[0] !== undefined ? fingerprint(plan.secrets[0]) : undefined,
+        },
+        { env: io.env, cwd: io.cwd, policy: plan.policy, stderr: io.stderr },
+      );
+      exit = await running;
     } finally {
       stop?.();
       cleanup();
     }
-    await auditEvent(
-      {
-        event: "exec",
-        cwd: io.cwd,
-        service: plan.decision.service,
-        argv: [opts.binary, ...opts.args],
-        layer: plan.decision.rule?.layer,
-        rule: plan.decision.rule?.name,
-        action: plan.decision.action,
-        slot: plan.grant.slot,
-        policy: plan.grant.rule?.name ?? (plan.grant.mode === "token_slot" ? undefined : plan.grant.mode),
-        fingerprint: plan.secrets[0] !== undefined ? fingerprint(plan.secrets[0]) : undefined,
-        exit: "code" in exit ? exit.code : exit.signal,
-        duration_ms: Date.now() - started,
-      },
-      { env: io.env, cwd: io.cwd, policy: plan.policy, stderr: io.stderr },
-    );
+    record({ exit: "code" in exit ? exit.code : exit.signal, duration_ms: Date.now() - started });
     if ("code" in exit) return exit.code;
     rt.reraise(exit.signal);
     return signalExitCode(exit.signal);

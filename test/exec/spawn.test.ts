@@ -60,6 +60,28 @@ describe("downscope-exec (built) with a fake gh", () => {
     expect((await runExec(["gh", "x"], { env, cwd: sb.project })).code).toBe(3);
   });
 
+  // The record is prepared while the command runs and appended when it ends:
+  // its time is the start, with the exit status and the duration.
+  it("records the run in the audit log: start time, exit status, duration", async () => {
+    const { sb, env } = setup("sleep 0.3; exit 3");
+    const before = Date.now();
+    const r = await runExec(["gh", "x"], { env, cwd: sb.project });
+    const after = Date.now();
+    expect(r.code).toBe(3);
+    const log = join(env.XDG_STATE_HOME!, "downscope/audit.jsonl");
+    const rec = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === "exec")!;
+    expect(rec).toMatchObject({ service: "gh", action: "allow", argv: ["gh", "x"], exit: 3 });
+    const start = Date.parse(rec.time as string);
+    expect(start).toBeGreaterThanOrEqual(before - 1000);
+    expect(after - start).toBeGreaterThanOrEqual(300);
+    expect(rec.duration_ms).toBeGreaterThanOrEqual(300);
+    expect(Object.keys(rec).slice(-5)).toEqual(["exit", "duration_ms", "pid", "prev", "mac"]);
+  });
+
   it("a child killed by SIGTERM: the caller sees the signal (143 in a shell)", async () => {
     const { sb, env } = setup("kill -TERM $$");
     const direct = await runExec(["gh", "x"], { env, cwd: sb.project });
