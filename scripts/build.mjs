@@ -52,8 +52,8 @@ const cjs = {
   ...common,
   format: "cjs",
   outExtension: { ".js": ".cjs" },
-  inject: ["scripts/import-meta-url.mjs"],
-  define: { ...common.define, "import.meta.url": "importMetaUrl" },
+  // Sources read import.meta.url only where __filename is undefined (ES modules); here it is empty.
+  logOverride: { "empty-import-meta": "silent" },
   // import() of a sibling bundle becomes require(), which dist/boot.cjs serves from the code cache.
   supported: { "dynamic-import": false },
 };

@@ -35,9 +35,11 @@ export interface ExecRuntime {
   selfPaths: readonly string[];
 }
 
+declare const __filename: string | undefined;
+
 function selfPaths(): string[] {
   const out = new Set<string>();
-  for (const p of [process.argv[1], fileURLToPath(import.meta.url)]) {
+  for (const p of [process.argv[1], typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url)]) {
     if (!p) continue;
     try {
       out.add(realpathSync.native(p));
