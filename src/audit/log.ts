@@ -109,9 +109,20 @@ function warnOnce(e: unknown, opts: AppendOptions): void {
   (opts.stderr ?? ((t: string) => void process.stderr.write(t)))(msg);
 }
 
+/**
+ * Date#toISOString, built from the UTC getters: toISOString first loads the
+ * local time zone (a read of /etc/localtime, about 0.2 ms of every run).
+ */
+export function isoTime(d: Date): string {
+  const y = d.getUTCFullYear();
+  if (y < 0 || y > 9999 || Number.isNaN(y)) return d.toISOString();
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${p(y, 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}Z`;
+}
+
 /** Build the line for a record: redacted fields, time, pid. Pure apart from the clock. */
 export function recordFields(record: AuditRecord, now: Date): Record<string, unknown> {
-  const r: Record<string, unknown> = { time: now.toISOString(), event: record.event };
+  const r: Record<string, unknown> = { time: isoTime(now), event: record.event };
   if (record.session !== undefined) r.session = record.session;
   if (record.cwd !== undefined) r.cwd = record.cwd;
   if (record.service !== undefined) r.service = record.service;

@@ -26,7 +26,6 @@
  */
 import { fingerprint } from "../credentials/token-sources.js";
 import { lstatSync, readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { CredentialUnavailable, PolicyDenied, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { decide, describeDecision, type Grant } from "../policy/evaluate.js";
@@ -63,31 +62,52 @@ export interface CredentialProcessArgs {
   source: AwsSource;
 }
 
+/**
+ * `--name value` and `--name=value` for the given names, strictly (what
+ * node:util parseArgs does for string options; loading it cost every AWS CLI
+ * call about 1 ms). The last of a repeated option wins.
+ */
+function parseStringOptions(argv: readonly string[], names: readonly string[]): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  const fail = (message: string) => new UsageError(`${message}\nusage: ${USAGE}`);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--") || a === "--") throw fail(`Unexpected argument '${a}'`);
+    const eq = a.indexOf("=");
+    const name = a.slice(2, eq === -1 ? undefined : eq);
+    if (!names.includes(name)) throw fail(`Unknown option '--${name}'`);
+    if (eq !== -1) {
+      out[name] = a.slice(eq + 1);
+      continue;
+    }
+    const value = argv[i + 1];
+    if (value === undefined) throw fail(`Option '--${name} <value>' argument missing`);
+    if (value.startsWith("-"))
+      throw fail(
+        `Option '--${name}' argument is ambiguous: to give a value starting with '-', write --${name}=${value}`,
+      );
+    out[name] = value;
+    i++;
+  }
+  return out;
+}
+
 export function parseCredentialProcessArgs(argv: string[]): CredentialProcessArgs {
   const i = argv.indexOf("--for-argv");
   const own = i >= 0 ? argv.slice(0, i) : argv;
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: own,
-      options: {
-        service: { type: "string" },
-        layer: { type: "string" },
-        rule: { type: "string" },
-        "expect-key": { type: "string" },
-        "approved-run": { type: "string" },
-        "source-profile": { type: "string" },
-        policy: { type: "string" },
-        "role-arn": { type: "string" },
-        duration: { type: "string" },
-        "aws-config-file": { type: "string" },
-        "aws-credentials-file": { type: "string" },
-      },
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\nusage: ${USAGE}`);
-  }
+  const values = parseStringOptions(own, [
+    "service",
+    "layer",
+    "rule",
+    "expect-key",
+    "approved-run",
+    "source-profile",
+    "policy",
+    "role-arn",
+    "duration",
+    "aws-config-file",
+    "aws-credentials-file",
+  ]);
   const out: CredentialProcessArgs = { source: {} };
   if (values.service !== undefined) out.service = values.service;
   if (values.layer !== undefined) {

@@ -5,7 +5,15 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { appendAudit, auditKey, auditKeyPath, flushAuditExports, hmac, recordFields } from "../../src/audit/log.js";
+import {
+  appendAudit,
+  auditKey,
+  auditKeyPath,
+  flushAuditExports,
+  hmac,
+  isoTime,
+  recordFields,
+} from "../../src/audit/log.js";
 import type { AuditRecord } from "../../src/audit/record.js";
 import { auditSettingsOf, type AuditSettings } from "../../src/audit/settings.js";
 import { readAuditEntries, verifyAudit } from "../../src/audit/verify.js";
@@ -92,6 +100,20 @@ describe("audit log", () => {
     text[2] = `${body.slice(0, -1)},"mac":"${hmac(key, body)}"}`;
     writeFileSync(s.path, text.join("\n"));
     expect(verifyAudit(s, key).problem).toMatchObject({ line: 3, message: expect.stringContaining("chain broken") });
+  });
+
+  it("writes time exactly as Date#toISOString would", () => {
+    const samples = [
+      0,
+      1,
+      999,
+      86_399_999,
+      Date.UTC(2000, 1, 29, 23, 59, 59, 999),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    ];
+    for (let i = 0; i < 2000; i++) samples.push(Math.floor(Math.random() * 253_402_300_799_999));
+    samples.push(Date.UTC(-1, 0, 1), Date.UTC(10_000, 0, 1), Date.UTC(50, 5, 5));
+    for (const t of samples) expect(isoTime(new Date(t)), String(t)).toBe(new Date(t).toISOString());
   });
 
   it("does nothing when disabled, and never throws when the log cannot be written", () => {

@@ -149,7 +149,13 @@ describe("credential-process re-decides with the current policy", () => {
     [["--duration", "10"], /between 900 and 43200/],
     [["--role-arn", "x"], /must be an ARN/],
     [["--layer", "other"], /--layer must be/],
-    [["--nope"], /Unknown option/],
+    [["--nope"], /Unknown option '--nope'/],
+    [["stray"], /Unexpected argument 'stray'/],
+    [["--", "x"], /Unexpected argument '--'/],
+    [["-p", "x"], /Unexpected argument '-p'/],
+    [["--policy"], /'--policy <value>' argument missing/],
+    [["--policy", "--rule"], /ambiguous: .*--policy=--rule/],
+    [["--duration=10"], /between 900 and 43200/],
   ])("bad input %j", async (args, expected) => {
     const sb = sandbox();
     const r = await runCli(["credential-process", ...args], { env: sb.env, cwd: sb.project });
