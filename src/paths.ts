@@ -76,12 +76,13 @@ export function relocationProblem(env: Env, projectRoot: string | undefined): st
     ["DOWNSCOPE_MANAGED_CONFIG", dirname(managedConfigPath(env))],
   ];
   const realHome = realpathOfExisting(homedir());
+  const scratchRoots = SCRATCH_ROOTS.map((d) => [d, realpathOfExisting(d)] as const);
   const root = projectRoot === undefined ? undefined : realpathOfExisting(projectRoot);
   // A project at or above the real home cannot be told apart from the home itself.
   const checkProject = root !== undefined && root !== "/" && !inside(realHome, root);
   for (const [what, loc] of locations) {
     const real = realpathOfExisting(loc);
-    const scratch = SCRATCH_ROOTS.find((d) => inside(real, realpathOfExisting(d)));
+    const scratch = scratchRoots.find(([, r]) => inside(real, r))?.[0];
     if (scratch !== undefined)
       return `${what} points into ${scratch} (${loc}), which any process can write; downscope refuses to read its trusted files from there`;
     if (checkProject && root !== undefined && inside(real, root))
