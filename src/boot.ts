@@ -68,8 +68,14 @@ export function loadBundle(file: string): unknown {
   const mod: Loaded = { exports: {} };
   // Registered before it runs, as require() does, so a cycle sees the partial exports.
   loaded.set(file, mod.exports);
-  const fn = script.runInThisContext() as (...a: unknown[]) => void;
-  fn.call(mod.exports, mod.exports, bundleRequire, mod, file, dirname(file));
+  try {
+    const fn = script.runInThisContext() as (...a: unknown[]) => void;
+    fn.call(mod.exports, mod.exports, bundleRequire, mod, file, dirname(file));
+  } catch (e) {
+    // As require() does: a bundle that failed is not cached half-run.
+    loaded.delete(file);
+    throw e;
+  }
   loaded.set(file, mod.exports);
   return mod.exports;
 }

@@ -32,6 +32,8 @@ export const dataHome = (env: Env) => join(xdg(env, "XDG_DATA_HOME", ".local/sha
 export const managedConfigPath = (env: Env) => env.DOWNSCOPE_MANAGED_CONFIG ?? "/etc/downscope/config.yaml";
 export const userConfigPath = (env: Env) => join(configHome(env), "config.yaml");
 export const trustStorePath = (env: Env) => join(stateHome(env), "trusted.json");
+/** The file that marks a directory as downscope's shims (PATH lookups skip it; the hook trusts it). */
+export const SHIMS_MARKER = ".downscope-shims";
 
 export function expandHome(p: string, env: Env): string {
   if (p === "~") return home(env);

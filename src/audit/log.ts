@@ -35,6 +35,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { configHome, type Env } from "../paths.js";
+import { sleepSync } from "../sleep.js";
 import type { AuditRecord } from "./record.js";
 import { redactArgv, redactText, redactValue } from "./redact.js";
 import type { AuditSettings } from "./settings.js";
@@ -342,11 +343,6 @@ function isStale(lockPath: string): boolean {
   } catch {
     return false; // vanished: retry the open
   }
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
 }
 
 // Export: fire-and-forget, never awaited by the decision. See export.ts.

@@ -33,7 +33,7 @@ export interface Finding {
   fix?: string;
 }
 
-import { SHIMS_MARKER } from "../hook/service.js";
+import { SHIMS_MARKER } from "../paths.js";
 
 /** Environment variables that hold a credential the CLIs would use directly. */
 const AMBIENT_VARS = [

@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import type { Env } from "../paths.js";
+import { sleepSync } from "../sleep.js";
 
 export interface Io {
   env: Env;
@@ -62,7 +63,7 @@ export function writeAll(fd: number, text: string): void {
       off += writeSync(fd, buf, off, buf.length - off);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      sleepSync(1);
     }
   }
 }
@@ -92,19 +93,15 @@ export function readStdin(): Promise<string> {
     // not open, or not statable: the stream reports it
   }
   if (kind === "file") return Promise.resolve(readFileSync(0, "utf8"));
-  if (kind === "socket") {
-    try {
-      return Promise.resolve(readToEnd(0));
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
+  if (kind === "socket") return readUntilEnd(0);
   if (kind === "fifo") {
+    let fd: number | undefined;
     try {
-      return readNonBlocking(openSync("/proc/self/fd/0", constants.O_RDONLY | constants.O_NONBLOCK));
+      fd = openSync("/proc/self/fd/0", constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       // no /proc (macOS): the stream below
     }
+    if (fd !== undefined) return readUntilEnd(fd).finally(() => closeSync(fd));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -114,25 +111,12 @@ export function readStdin(): Promise<string> {
   });
 }
 
-function readToEnd(fd: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.allocUnsafe(64 * 1024);
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buf, 0, buf.length, null);
-    } catch (e) {
-      // A non-blocking socket with nothing yet (the writer is slow): wait a moment.
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-      continue;
-    }
-    if (n === 0) return Buffer.concat(chunks).toString("utf8");
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-}
-
-function readNonBlocking(fd: number): Promise<string> {
+/**
+ * Reads `fd` to its end: blocking reads on a blocking descriptor; on a
+ * non-blocking one, what is there, then again on a timer (so the event loop,
+ * and the hook's deadline, run while the writer is slow).
+ */
+function readUntilEnd(fd: number): Promise<string> {
   const chunks: Buffer[] = [];
   const buf = Buffer.allocUnsafe(64 * 1024);
   return new Promise((resolve, reject) => {
@@ -140,16 +124,13 @@ function readNonBlocking(fd: number): Promise<string> {
       try {
         for (;;) {
           const n = readSync(fd, buf, 0, buf.length, null);
-          if (n === 0) break;
+          if (n === 0) return resolve(Buffer.concat(chunks).toString("utf8"));
           chunks.push(Buffer.from(buf.subarray(0, n)));
         }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "EAGAIN") return void setTimeout(pump, 1);
-        closeSync(fd);
-        return reject(e instanceof Error ? e : new Error(String(e)));
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
-      closeSync(fd);
-      resolve(Buffer.concat(chunks).toString("utf8"));
     };
     pump();
   });

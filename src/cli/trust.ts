@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
-import { findProjectConfig, readConfigText, sha256 } from "../policy/load.js";
+import { sha256Hex } from "../lazy-crypto.js";
+import { findProjectConfig, readConfigText } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import { readTrustStore, writeTrustStore } from "../policy/trust.js";
 import { trustStorePath, type Env } from "../paths.js";
@@ -19,9 +20,9 @@ export function pinTrust(file: string, env: Env): string {
   const parsed = parseConfig(text, file);
   if (!parsed.ok) throw new ConfigError(parsed.issues);
   const store = readTrustStore(trustStorePath(env));
-  store.set(file, sha256(text));
+  store.set(file, sha256Hex(text));
   writeTrustStore(trustStorePath(env), store);
-  return sha256(text);
+  return sha256Hex(text);
 }
 
 /** `downscope trust [file]`: pin the file's sha256 so it may grant credentials. */

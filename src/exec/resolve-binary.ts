@@ -16,9 +16,8 @@ import { accessSync, closeSync, constants, existsSync, openSync, readSync, realp
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { CredentialUnavailable, UsageError } from "../errors.js";
+import { SHIMS_MARKER } from "../paths.js";
 import { isInside } from "../policy/match.js";
-
-export const SHIMS_MARKER = ".downscope-shims";
 
 export interface ResolveInput {
   binary: string;

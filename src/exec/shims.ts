@@ -22,7 +22,8 @@ import { join } from "node:path";
 import { dataHome, type Env } from "../paths.js";
 import { readPins, writePins } from "./pins.js";
 import { isInside } from "../policy/match.js";
-import { lookPath, SHIMS_MARKER } from "./resolve-binary.js";
+import { SHIMS_MARKER } from "../paths.js";
+import { lookPath } from "./resolve-binary.js";
 
 export const defaultShimsDir = (env: Env) => join(dataHome(env), "shims");
 const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;

@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { createApproval } from "../approval/approval.js";
 import { packageRoot } from "../package-root.js";
-import { dataHome, type Env } from "../paths.js";
+import { dataHome, SHIMS_MARKER, type Env } from "../paths.js";
 import { pathContext } from "../policy/index.js";
 import type { Policy } from "../policy/policy.js";
 import type { analyzeShell } from "../shell/analyze.js";
@@ -19,8 +19,6 @@ import { decideBash, decideMcp, type HookContext, type HookResult } from "./deci
 import type { HookPayload } from "./protocol.js";
 
 export { auditEvent } from "../audit/event.js";
-
-export const SHIMS_MARKER = ".downscope-shims";
 
 export async function answerService(payload: HookPayload, policy: Policy, cwd: string, env: Env): Promise<HookResult> {
   const isBash = payload.tool_name === "Bash";
@@ -47,8 +45,12 @@ export async function answerService(payload: HookPayload, policy: Policy, cwd: s
  */
 async function analyzer(command: string): Promise<typeof analyzeShell> {
   const simple = analyzeSimple(command);
-  if (simple !== undefined) return (text) => (text === command ? simple : notForMcp());
-  return (await import("../shell/analyze.js")).analyzeShell;
+  if (simple === undefined) return (await import("../shell/analyze.js")).analyzeShell;
+  return (text) => {
+    // decide.ts analyses the command it was given, once; anything else is a bug, and the hook then denies.
+    if (text !== command) throw new Error("shell analysis asked for another text than the hook's command");
+    return simple;
+  };
 }
 
 /** MCP tool calls are decided without the shell analysis; reaching it is a bug, and the hook then denies. */

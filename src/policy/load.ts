@@ -48,8 +48,6 @@ function exists(p: string): boolean {
   }
 }
 
-export const sha256 = sha256Hex;
-
 /** Read a layer file's text, turning every failure into one clear issue. */
 export function readConfigText(file: string): string {
   return readLayerFile(file).text;
@@ -115,7 +113,9 @@ function identityOf(st: BigIntStats, now: () => number): string | undefined {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
-type Identities = Record<string, { identity: string; sha256: string }>;
+type Identities = Record<string, { identity: string; sha256: string } | undefined>;
+/** The remembered hash also names a compiled-config file: only 64 hex digits are taken. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 const MAX_IDENTITIES = 200;
 
 const identitiesPath = (env: Env) => `${cacheHome(env)}/policy/identities.json`;
@@ -130,7 +130,7 @@ const identitiesPath = (env: Env) => `${cacheHome(env)}/policy/identities.json`;
 function layerHash(file: string, ctx: LayerContext): { hash: string; text?: string } {
   const { env, now } = ctx;
   const remembered = ctx.identities?.[file];
-  if (remembered !== undefined) {
+  if (typeof remembered?.identity === "string" && SHA256_HEX.test(remembered.sha256)) {
     let st: BigIntStats | undefined;
     try {
       st = statSync(file, { bigint: true });
@@ -140,7 +140,7 @@ function layerHash(file: string, ctx: LayerContext): { hash: string; text?: stri
     if (st !== undefined && identityOf(st, now) === remembered.identity) return { hash: remembered.sha256 };
   }
   const { text, identity } = readLayerFile(file, now);
-  const hash = sha256(text);
+  const hash = sha256Hex(text);
   if (identity !== undefined) rememberIdentity(file, identity, hash, env);
   return { hash, text };
 }
@@ -198,7 +198,7 @@ async function loadLayer(name: LayerName, file: string, ctx: LayerContext): Prom
     if (text === undefined) {
       // Known by its identity but not compiled: read it, and use the hash of what was read.
       text = readConfigText(file);
-      hash = sha256(text);
+      hash = sha256Hex(text);
       config = readPrivateJson<{ config: Config }>(compiledPath(hash, env))?.config;
     }
     config ??= await compile(text, file, hash, env);

@@ -126,6 +126,16 @@ describe("boot: CommonJS bundles with V8's code cache", () => {
     expect(p.cacheFiles().filter((f) => f.startsWith("main.cjs-"))).toEqual([]);
   });
 
+  it("a bundle that throws is not cached half-run: requiring it again throws again", () => {
+    const p = pkg();
+    writeFileSync(join(p.dist, "bad.cjs"), 'exports.partial = true;\nthrow new Error("bad bundle");\n');
+    writeFileSync(
+      join(p.dist, "main.cjs"),
+      'const tries = [];\nfor (let i = 0; i < 2; i++) { try { require("./bad.cjs"); tries.push("loaded"); } catch (e) { tries.push(e.message); } }\nmodule.exports = { tries };\n',
+    );
+    expect(p.run().m).toEqual({ tries: ["bad bundle", "bad bundle"] });
+  });
+
   /*
    * Bypass: a hook that cannot start exits 1, and Claude Code runs the command.
    * Fix: bin/downscope.js answers deny when the bundle does not load. Proves: a

@@ -2,7 +2,8 @@ import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CredentialUnavailable, UsageError } from "../../src/errors.js";
-import { isSystemBinary, lookPath, resolveRealBinary, SHIMS_MARKER } from "../../src/exec/resolve-binary.js";
+import { isSystemBinary, lookPath, resolveRealBinary } from "../../src/exec/resolve-binary.js";
+import { SHIMS_MARKER } from "../../src/paths.js";
 import { installShims } from "../../src/exec/shims.js";
 import { EXEC_BIN, execSandbox } from "./helpers.js";
 

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, realpathSync } from "
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readPins } from "../../src/exec/pins.js";
-import { SHIMS_MARKER } from "../../src/exec/resolve-binary.js";
+import { SHIMS_MARKER } from "../../src/paths.js";
 import { defaultShimsDir, shimScript } from "../../src/exec/shims.js";
 import { runCli } from "../helpers/run-cli.js";
 import { EXEC_BIN, execSandbox } from "./helpers.js";
