@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox } from "../helpers/sandbox.js";
 import { RawProxy, FIXTURES } from "../mcp/helpers.js";
-import { startMoto, TOOL_PATH, type Moto } from "../aws/moto.js";
+import { awsSourceFiles, startMoto, TOOL_PATH, type Moto } from "../aws/moto.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const EXEC = join(ROOT, "bin/downscope-exec.js");
@@ -46,11 +46,7 @@ describe("no secret in the audit log or any file downscope wrote", () => {
     const sb = sandbox();
     const fakeGh = sb.write("bin/gh", "#!/bin/sh\nexit 0\n");
     chmodSync(fakeGh, 0o755);
-    const awsConfig = sb.write("home/.aws/config", "[default]\nregion = eu-west-1\n");
-    const awsCreds = sb.write(
-      "home/.aws/credentials",
-      "[default]\naws_access_key_id = test\naws_secret_access_key = test\n",
-    );
+    const { awsConfig, awsCreds } = awsSourceFiles(sb);
     sb.write(
       "home/.config/downscope/config.yaml",
       `version: 1

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox, type Sandbox } from "../helpers/sandbox.js";
-import { assumedRoles, aws, requireTool, startMoto, TOOL_PATH, type Moto } from "./moto.js";
+import { assumedRoles, aws, awsSourceFiles, requireTool, startMoto, TOOL_PATH, type Moto } from "./moto.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const DOWNSCOPE = join(ROOT, "bin/downscope.js");
@@ -32,11 +32,7 @@ beforeEach(async () => moto.reset());
 const minified = (file: string) => JSON.stringify(JSON.parse(readFileSync(join(ROOT, file), "utf8")));
 
 function setup(binaryPath?: string, sb: Sandbox = sandbox()): { sb: Sandbox; env: Record<string, string> } {
-  const awsConfig = sb.write("home/.aws/config", "# my settings\n[default]\nregion = eu-west-1\noutput = json\n");
-  const awsCreds = sb.write(
-    "home/.aws/credentials",
-    "[default]\naws_access_key_id = test\naws_secret_access_key = test\n",
-  );
+  const { awsConfig, awsCreds } = awsSourceFiles(sb, "# my settings\n[default]\nregion = eu-west-1\noutput = json\n");
   sb.write(
     "home/.config/downscope/config.yaml",
     `version: 1

@@ -89,3 +89,18 @@ export function aws(args: string[], env: Record<string, string>, cwd: string) {
   const r = spawnSync(requireTool("aws"), args, { env, cwd, encoding: "utf8", timeout: 60_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * The user's own AWS files for a source profile `default` with moto's test
+ * keys: ~/.aws/config (`config`, region eu-west-1 unless given) and
+ * ~/.aws/credentials, in the sandbox's home. Returns their paths.
+ */
+export function awsSourceFiles(
+  sb: { write(rel: string, text: string): string },
+  config = "[default]\nregion = eu-west-1\n",
+): { awsConfig: string; awsCreds: string } {
+  return {
+    awsConfig: sb.write("home/.aws/config", config),
+    awsCreds: sb.write("home/.aws/credentials", "[default]\naws_access_key_id = test\naws_secret_access_key = test\n"),
+  };
+}

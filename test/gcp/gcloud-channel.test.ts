@@ -17,22 +17,10 @@ import {
   universeAllowed,
 } from "../../src/exec/channels/gcloud.js";
 import { decide } from "../../src/policy/evaluate.js";
-import { layer, policyOf } from "../helpers/policy.js";
+import { gcloudLogsViewer, layer, policyOf } from "../helpers/policy.js";
 import { sandbox, type Sandbox } from "../helpers/sandbox.js";
 
-const POLICY = layer(
-  `
-version: 1
-services:
-  gcloud:
-    downscope_mode: credential_access_boundary
-    allowed_hosts: [127.0.0.1]
-    strip_env: [MY_EXTRA_SECRET]
-    access_boundary:
-      - { available_resource: //storage.googleapis.com/projects/_/buckets/logs, available_permissions: [inRole:roles/storage.objectViewer] }
-`,
-  "user",
-);
+const POLICY = layer(gcloudLogsViewer(["allowed_hosts: [127.0.0.1]", "strip_env: [MY_EXTRA_SECRET]"]), "user");
 
 const NOW = new Date("2026-01-01T00:00:00Z");
 

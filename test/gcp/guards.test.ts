@@ -7,20 +7,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { decide } from "../../src/policy/evaluate.js";
-import { layer, policyOf } from "../helpers/policy.js";
+import { gcloudLogsViewer, layer, policyOf } from "../helpers/policy.js";
 
-const POLICY = policyOf(
-  layer(
-    `version: 1
-services:
-  gcloud:
-    downscope_mode: credential_access_boundary
-    access_boundary:
-      - { available_resource: //storage.googleapis.com/projects/_/buckets/logs, available_permissions: [inRole:roles/storage.objectViewer] }
-`,
-    "user",
-  ),
-);
+const POLICY = policyOf(layer(gcloudLogsViewer(), "user"));
 
 describe("gcloud guards", () => {
   it.each<[string, string | undefined]>([

@@ -11,22 +11,11 @@ import { gcpCacheKeyParts, gcpRequestFor } from "../../src/credentials/gcp-bound
 import { createGcpProvider, findGcpSource } from "../../src/credentials/gcp.js";
 import { CredentialUnavailable } from "../../src/errors.js";
 import { decide } from "../../src/policy/evaluate.js";
-import { layer, policyOf } from "../helpers/policy.js";
+import { gcloudLogsViewer, layer, policyOf } from "../helpers/policy.js";
 import { sandbox } from "../helpers/sandbox.js";
 import { fakeAdc } from "./fake-google.js";
 
-const POLICY = policyOf(
-  layer(
-    `version: 1
-services:
-  gcloud:
-    downscope_mode: credential_access_boundary
-    access_boundary:
-      - { available_resource: //storage.googleapis.com/projects/_/buckets/logs, available_permissions: [inRole:roles/storage.objectViewer] }
-`,
-    "user",
-  ),
-);
+const POLICY = policyOf(layer(gcloudLogsViewer(), "user"));
 const grant = decide(POLICY, { kind: "cli", binary: "gcloud", args: ["storage", "ls"] }).grant!;
 const NOW = new Date("2026-03-01T12:00:00Z");
 
@@ -92,22 +81,11 @@ describe("GCP provider cache", () => {
 
   it("names the file when the configured key_file cannot be read", async () => {
     const s = sandbox();
-    const g = decide(
-      policyOf(
-        layer(
-          `version: 1
-services:
-  gcloud:
-    downscope_mode: credential_access_boundary
-    key_file: /nonexistent/key.json
-    access_boundary:
-      - { available_resource: //storage.googleapis.com/projects/_/buckets/logs, available_permissions: [inRole:roles/storage.objectViewer] }
-`,
-          "user",
-        ),
-      ),
-      { kind: "cli", binary: "gcloud", args: ["storage", "ls"] },
-    ).grant!;
+    const g = decide(policyOf(layer(gcloudLogsViewer(["key_file: /nonexistent/key.json"]), "user")), {
+      kind: "cli",
+      binary: "gcloud",
+      args: ["storage", "ls"],
+    }).grant!;
     await expect(createGcpProvider().obtain(g, { env: s.env, cwd: s.project, now: () => NOW })).rejects.toThrow(
       "cannot read the Google source credential: key_file /nonexistent/key.json: ENOENT",
     );

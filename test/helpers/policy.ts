@@ -40,3 +40,17 @@ services:
   kubectl:  { downscope_mode: token_slot, token_slots: { viewer: { env_var: KUBE_TOKEN_VIEWER } }, default_slot: viewer }
   mcp:      { downscope_mode: token_slot, server: github, token_slots: { ro: { env_var: GITHUB_TOKEN_READONLY, inject_as: GITHUB_TOKEN } }, default_slot: ro, rules: [ { name: merges need review, match: { tools: [merge_pr] }, action: review } ] }
 `;
+
+/**
+ * A gcloud service narrowed by a Credential Access Boundary to reading the
+ * "logs" bucket, with `extra` keys (YAML lines) under the service.
+ */
+export function gcloudLogsViewer(extra: string[] = []): string {
+  return `version: 1
+services:
+  gcloud:
+    downscope_mode: credential_access_boundary
+${extra.map((l) => `    ${l}\n`).join("")}    access_boundary:
+      - { available_resource: //storage.googleapis.com/projects/_/buckets/logs, available_permissions: [inRole:roles/storage.objectViewer] }
+`;
+}
