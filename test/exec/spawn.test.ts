@@ -27,6 +27,17 @@ services:
   return { sb, gh, env: { ...sb.env, GH_RO_SRC: TOKEN, GH_RW_SRC: OTHER, GITHUB_TOKEN: "fake-ambient-token" } };
 }
 
+/** The user config of setup(), with `gh pr merge` sent to review. */
+const reviewMerge = (gh: string) => `
+version: 1
+services:
+  gh:
+    binary_path: ${gh}
+    token_slots: { ro: { env_var: GH_RO_SRC } }
+    default_slot: ro
+    rules: [ { name: pr merge needs a human, match: { command: [pr, merge] }, action: review } ]
+`;
+
 const runDirs = (sb: ExecSandbox) => {
   const root = join(sb.runtime, "downscope");
   return existsSync(root) ? readdirSync(root).filter((n) => n.startsWith("run-")) : [];
@@ -210,15 +221,7 @@ services:
 
   it("review without an approval: exit 77, tells the human to run it", async () => {
     const { sb, gh, env } = setup();
-    sb.userConfig(`
-version: 1
-services:
-  gh:
-    binary_path: ${gh}
-    token_slots: { ro: { env_var: GH_RO_SRC } }
-    default_slot: ro
-    rules: [ { name: pr merge needs a human, match: { command: [pr, merge] }, action: review } ]
-`);
+    sb.userConfig(reviewMerge(gh));
     const r = await runExec(["gh", "pr", "merge", "1"], {
       env: { ...env, DOWNSCOPE_APPROVAL: "forged-nonce-aaaaaaaaaaaaaaaa" },
       cwd: sb.project,
@@ -232,15 +235,7 @@ services:
 
   it("review with the hook's approval runs once, without DOWNSCOPE_APPROVAL in the child", async () => {
     const { sb, gh, env } = setup();
-    sb.userConfig(`
-version: 1
-services:
-  gh:
-    binary_path: ${gh}
-    token_slots: { ro: { env_var: GH_RO_SRC } }
-    default_slot: ro
-    rules: [ { name: pr merge needs a human, match: { command: [pr, merge] }, action: review } ]
-`);
+    sb.userConfig(reviewMerge(gh));
     const nonce = createApproval("gh", ["pr", "merge", "1"], sb.env);
     const approved = { ...env, DOWNSCOPE_APPROVAL: nonce };
     const r = await runExec(["gh", "pr", "merge", "1"], { env: approved, cwd: sb.project });
