@@ -1,8 +1,12 @@
 /**
  * The published package works on its own: `npm pack`, install the tarball into
- * an empty directory (offline, from the npm cache that `npm ci` filled — tests
- * touch no network), then run the demo, `check`, `downscope-exec` and a shim
- * from the installed copy with nothing else on hand.
+ * an empty directory, then run the demo, `check`, `downscope-exec` and a shim
+ * from the installed copy with nothing else on hand. The install prefers the
+ * npm cache that `npm ci` filled; `npm ci` caches tarballs but not the
+ * registry's package documents, which resolving the tarball's dependencies
+ * needs, so on a fresh machine those come from the registry (the same one
+ * `npm ci` uses; nothing else is reached). Everything the installed copy runs
+ * afterwards is offline.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -23,7 +27,7 @@ beforeAll(() => {
   const app = join(dir, "app");
   mkdirSync(app);
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
-  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", tgz], {
+  execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", tgz], {
     cwd: app,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
