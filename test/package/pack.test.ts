@@ -13,6 +13,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWithTty } from "../helpers/with-tty.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 let dir: string;
@@ -95,7 +96,9 @@ describe("npm pack → install → run", () => {
       join(proj, ".claude/downscoping.yaml"),
       `version: 1\nservices:\n  gh:\n    binary_path: ${fakeGh}\n    token_slots: { ro: { env_var: TOKEN_RO } }\n    default_slot: ro\n    rules:\n      - { name: no delete, match: { command: [repo, delete] }, action: deny }\n`,
     );
-    expect(run(join(bins, "downscope"), ["trust"], proj).status).toBe(0);
+    // Without a terminal trust refuses; a person at one confirms it.
+    expect(run(join(bins, "downscope"), ["trust"], proj).status).toBe(77);
+    expect(runWithTty(join(bins, "downscope"), ["trust"], { cwd: proj, env }).status).toBe(0);
     const exec = run(join(bins, "downscope-exec"), ["gh", "pr", "list"], proj, { TOKEN_RO: "fake-token-ro-1" });
     expect(exec.stdout).toContain("gh-args:pr list");
     expect(exec.stdout).toContain("token-ok");
