@@ -24,7 +24,7 @@ export interface ContainedState {
   denyRules: string[];
 }
 
-export const containedStatePath = (env: Env) => join(stateHome(env), "contained.json");
+export const containedStatePath = (env: Env) => join(stateHome(env), "contained", "state.json");
 
 let memo: { path: string; state: ContainedState | undefined } | undefined;
 
