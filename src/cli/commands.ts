@@ -77,6 +77,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
       "downscope credential-process [--service NAME] [--rule NAME | --for-argv ARGS...] [--source-profile P] [--policy NAME|FILE] [--role-arn ARN] [--duration SECONDS]",
     load: async () => (await import("./credential-process.js")).credentialProcess,
   },
+  slot: {
+    summary: "store a slot's token, pasted at the terminal, where the agent cannot read it",
+    usage: "downscope slot set NAME",
+    load: async () => (await import("./slot.js")).slot,
+  },
   cache: {
     summary: "manage cached scoped credentials (clear)",
     usage: "downscope cache clear",

@@ -27,7 +27,11 @@ function setup() {
   const trusted = async () =>
     (await loadPolicy({ cwd: sb.project, env: sb.env })).layers.find((l) => l.name === "project")!.trusted;
   const forge = (macs?: Record<string, string>) =>
-    sb.write(store, JSON.stringify({ version: 1, files: { [policy]: sha256Hex(POLICY) }, ...(macs ? { macs } : {}) }), 0o600);
+    sb.write(
+      store,
+      JSON.stringify({ version: 1, files: { [policy]: sha256Hex(POLICY) }, ...(macs ? { macs } : {}) }),
+      0o600,
+    );
   return { sb, policy, store, key, trusted, forge };
 }
 
@@ -53,7 +57,10 @@ describe("signed trust pins", () => {
   it("a signature is bound to the path and the hash", async () => {
     const t = setup();
     await runCli(["trust"], { env: t.sb.env, cwd: t.sb.project });
-    const data = JSON.parse(readFileSync(t.store, "utf8")) as { files: Record<string, string>; macs: Record<string, string> };
+    const data = JSON.parse(readFileSync(t.store, "utf8")) as {
+      files: Record<string, string>;
+      macs: Record<string, string>;
+    };
     const wider = POLICY.replace("rules: []", "rules: [{ name: all, match: { command: ['*'] }, action: allow }]");
     writeFileSync(t.policy, wider);
     data.files[t.policy] = sha256Hex(wider); // repin the new content, keep the old signature
@@ -65,7 +72,12 @@ describe("signed trust pins", () => {
     const t = setup();
     t.forge();
     expect(await t.trusted()).toBe(true); // no key, not contained: the store from before signing
-    writeContainedState(t.sb.env, { version: 1, settingsFile: "/x", exec: "/usr/bin/node /x/downscope-exec.js", denyRules: [] });
+    writeContainedState(t.sb.env, {
+      version: 1,
+      settingsFile: "/x",
+      exec: "/usr/bin/node /x/downscope-exec.js",
+      denyRules: [],
+    });
     expect(await t.trusted()).toBe(false);
     await runCli(["trust"], { env: t.sb.env, cwd: t.sb.project });
     expect(await t.trusted()).toBe(true); // the key is readable here (outside the sandbox)
