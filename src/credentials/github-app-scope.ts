@@ -67,7 +67,7 @@ export function parseRepoRef(v: string): RepoRef | undefined {
     } else path = v;
   }
   const m = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(path);
-  if (!m) return undefined;
+  if (!m || /^\.+$/.test(m[1]!) || /^\.+$/.test(m[2]!)) return undefined;
   return { ...(host !== undefined ? { host } : {}), owner: m[1]!, repo: m[2]! };
 }
 
@@ -91,7 +91,7 @@ function apiPathRepo(args: readonly string[]): RepoRef | undefined {
   const pos = positionals(args, valueFlagsFor("gh", []), "known");
   if (pos[0] !== "api" || pos[1] === undefined) return undefined;
   const m = /^\/?repos\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)(?:[/?#]|$)/.exec(pos[1]);
-  return m ? { owner: m[1]!, repo: m[2]! } : undefined;
+  return m && !/^\.+$/.test(m[1]!) && !/^\.+$/.test(m[2]!) ? { owner: m[1]!, repo: m[2]! } : undefined;
 }
 
 /** The .git/config that applies to cwd (a worktree's .git file and commondir followed). */

@@ -2,82 +2,12 @@
 // downscope-exec, against a loopback HTTPS fake of the Kubernetes API that
 // implements TokenRequest. The fake checks that the mint request carried only
 // the user's kubeconfig credential and every other request only the minted token.
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { selfSignedCert } from "../helpers/tls.js";
+import { fakeKube, USER_TOKEN, type FakeKube } from "./fake-kube.js";
 import { requireTool } from "./fake-https.js";
 import { execSandbox, runExec } from "./helpers.js";
-
-const USER_TOKEN = "fake-user-kubeconfig-credential-0123";
-
-interface FakeKube {
-  port: number;
-  caFile: string;
-  mints: { url: string; authorization: string | undefined; body: unknown }[];
-  other: { url: string; authorization: string | undefined }[];
-  minted: string[];
-  close(): Promise<void>;
-}
-
-async function fakeKube(dir: string): Promise<FakeKube> {
-  const { key, cert, caFile } = selfSignedCert(dir, { cn: "127.0.0.1", altNames: "IP:127.0.0.1,DNS:localhost" });
-  const f: Omit<FakeKube, "port" | "close"> = { caFile, mints: [], other: [], minted: [] };
-  const server: Server = createServer({ key, cert }, (req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      const url = req.url ?? "";
-      const auth = req.headers.authorization;
-      res.setHeader("content-type", "application/json");
-      const m = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(url);
-      if (m && req.method === "POST") {
-        f.mints.push({ url, authorization: auth, body: JSON.parse(body || "null") });
-        if (auth !== `Bearer ${USER_TOKEN}`) {
-          res.statusCode = 401;
-          return res.end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
-        }
-        if (m[2] === "cluster-admin") {
-          res.statusCode = 403;
-          return res.end(
-            JSON.stringify({
-              kind: "Status",
-              code: 403,
-              reason: "Forbidden",
-              message: `serviceaccounts "cluster-admin" is forbidden: User "me" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${m[1]}"`,
-            }),
-          );
-        }
-        const spec = (JSON.parse(body) as { spec: { expirationSeconds: number } }).spec;
-        const token = `minted-sa-token-${f.minted.length + 1}-${m[1]}-${m[2]}`;
-        f.minted.push(token);
-        res.statusCode = 201;
-        return res.end(
-          JSON.stringify({
-            kind: "TokenRequest",
-            apiVersion: "authentication.k8s.io/v1",
-            spec,
-            status: { token, expirationTimestamp: new Date(Date.now() + spec.expirationSeconds * 1000).toISOString() },
-          }),
-        );
-      }
-      f.other.push({ url, authorization: auth });
-      if (!f.minted.some((t) => auth === `Bearer ${t}`)) {
-        res.statusCode = 401;
-        return res.end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
-      }
-      res.end(JSON.stringify({ kind: "PodList", apiVersion: "v1", items: [] }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    ...f,
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 let kube: FakeKube | undefined;
 afterEach(async () => {
