@@ -156,8 +156,41 @@ export function commandRepo(args: readonly string[], env: Env, cwd: string, appH
   return ref;
 }
 
-/** The permissions and repositories a grant mints for (throws when none can be given). */
+/** The permissions and repositories a grant mints for a gh command (throws when none can be given). */
 export function githubAppScope(grant: Grant, args: readonly string[], env: Env, cwd: string): GithubAppScope {
+  const appHost = ghHostForApi(grant.config.api_url ?? DEFAULT_API_URL);
+  return scopeOf(
+    grant,
+    () => commandRepo(args, env, cwd, appHost),
+    `no -R/--repo, no GH_REPO, no origin remote on ${appHost}`,
+    "run it with -R OWNER/REPO",
+  );
+}
+
+/**
+ * The same for an MCP tool call: `from_command` is the repository the call's
+ * `owner` and `repo` arguments name (the convention of GitHub's MCP server).
+ */
+export function githubAppToolScope(grant: Grant, args: Readonly<Record<string, unknown>>): GithubAppScope {
+  return scopeOf(
+    grant,
+    () => {
+      const owner = args.owner;
+      const repo = args.repo;
+      if (typeof owner !== "string" || typeof repo !== "string") return undefined;
+      return parseRepoRef(`${owner}/${repo}`);
+    },
+    "no owner and repo arguments",
+    "name the repository in the owner and repo arguments",
+  );
+}
+
+function scopeOf(
+  grant: Grant,
+  resolveRef: () => RepoRef | undefined,
+  unknownWhy: string,
+  hint: string,
+): GithubAppScope {
   const svc = grant.config;
   const rule = grant.rule;
   const who = `services.${grant.service}${rule ? ` rule "${rule.name}"` : ""} (${grant.file})`;
@@ -174,12 +207,11 @@ export function githubAppScope(grant: Grant, args: readonly string[], env: Env, 
       `${who} names no repositories; downscope never mints a token for the whole installation: add repositories (a list, or from_command)`,
     );
   if (wanted !== "from_command") return { permissions: sorted, repositories: [...wanted].sort(), from: "rule" };
-  const appHost = ghHostForApi(svc.api_url ?? DEFAULT_API_URL);
-  const ref = commandRepo(args, env, cwd, appHost);
+  const ref = resolveRef();
   if (ref === undefined) {
     if (fallback !== undefined) return { permissions: sorted, repositories: [...fallback].sort(), from: "fallback" };
     throw new PolicyDenied(
-      `${grant.service}: the repository this command is about cannot be known (no -R/--repo, no GH_REPO, no origin remote on ${appHost}), and ${who} has no fallback_repositories; run it with -R OWNER/REPO`,
+      `${grant.service}: the repository this command is about cannot be known (${unknownWhy}), and ${who} has no fallback_repositories; ${hint}`,
     );
   }
   if (svc.owner !== undefined && ref.owner.toLowerCase() !== svc.owner.toLowerCase())

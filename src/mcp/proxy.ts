@@ -90,7 +90,12 @@ interface Instance {
   stopping: boolean;
   /** Set when the process is gone: why (exit status, signal, spawn error). */
   gone?: string;
+  /** github_app: when the instance's minted token expires (ms since epoch). */
+  expiresAt?: number;
 }
+
+/** An instance whose minted token expires within this margin is replaced by a fresh one. */
+const APP_TOKEN_MARGIN_MS = 5 * 60_000;
 
 type ToClient =
   | { kind: "upstream"; instance: Instance; upstreamId: RequestId; progressToken?: string }
@@ -106,6 +111,15 @@ interface InFlight {
 }
 
 const idKey = (id: RequestId) => `${typeof id}:${String(id)}`;
+
+function planLabel(plan: InstancePlan): string {
+  if (plan.slot) return `slot ${plan.slot.name}`;
+  if (plan.app)
+    return `GitHub App token ${Object.entries(plan.app.scope.permissions)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(",")} on ${plan.app.scope.repositories.join(",")}`;
+  return "no slot";
+}
 
 export class McpProxy {
   private readonly instances = new Map<string, Instance>();
@@ -461,11 +475,34 @@ export class McpProxy {
   private async instanceFor(plan: InstancePlan, forInitialize: boolean): Promise<Instance> {
     if (this.closing) throw new Error("the proxy is shutting down");
     const existing = this.instances.get(plan.key);
-    if (existing) {
+    if (existing && (existing.expiresAt === undefined || existing.expiresAt - APP_TOKEN_MARGIN_MS > Date.now())) {
       await existing.ready;
       return this.checkAlive(existing);
     }
+    if (existing) {
+      // Its token is about to expire: new calls go to a new instance; the old one finishes and is stopped.
+      this.instances.delete(plan.key);
+      existing.stopping = true;
+      void existing.upstream.stop();
+    }
     let token: { name: string; value: string } | undefined;
+    let expiresAt: number | undefined;
+    if (plan.app) {
+      const { githubAppRequest, obtainInstallationToken } = await import("../credentials/github-app.js");
+      const t = await obtainInstallationToken(githubAppRequest(plan.app.grant, plan.app.scope), {
+        env: this.o.env,
+        cwd: this.o.cwd,
+        now: () => new Date(),
+      });
+      token = { name: plan.app.injectAs, value: t.value };
+      expiresAt = t.expiresAt?.getTime();
+      const again = this.instances.get(plan.key);
+      if (again) {
+        // Another call started the instance while this one minted (the cache made it the same token).
+        await again.ready;
+        return this.checkAlive(again);
+      }
+    }
     if (plan.slot) {
       if (plan.slot.def.inject_file_env !== undefined)
         throw new Error(
@@ -479,7 +516,7 @@ export class McpProxy {
       token = { name: plan.slot.injectAs, value: read(plan.slot.name, plan.slot.def) };
     }
     const env = upstreamEnv(this.o.env, this.strip, token);
-    const label = plan.slot ? `slot ${plan.slot.name}` : "no slot";
+    const label = planLabel(plan);
     // Assigned below, before any event can fire (events come from the event loop).
     const instance = {
       plan,
@@ -487,6 +524,7 @@ export class McpProxy {
       serverRequests: new Set(),
       sentInitialized: false,
       stopping: false,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
     } as unknown as Instance;
     instance.upstream = new Upstream(
       { file: this.o.upstream.file, args: this.o.upstream.args, cwd: this.o.cwd, env },
@@ -508,7 +546,7 @@ export class McpProxy {
   /** A spawn error can arrive before the first message is sent: report it instead of waiting forever. */
   private checkAlive(i: Instance): Instance {
     if (i.gone !== undefined) {
-      const label = i.plan.slot ? `slot ${i.plan.slot.name}` : "no slot";
+      const label = planLabel(i.plan);
       throw new Error(`the upstream MCP server (${label}) ${i.gone}`);
     }
     return i;
