@@ -177,3 +177,36 @@ export async function fakeGithub(dir: string, o: FakeGithubOptions): Promise<Fak
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+export const APP_ID = 4242;
+export const INSTALLATION = 777;
+
+/** The user policy of the real-gh tests: deny, review, a write rule and a read rule, repositories from the command. */
+export const POLICY = (apiUrl: string, keyFile: string) => `
+version: 1
+services:
+  gh:
+    downscope_mode: github_app
+    app_id: ${APP_ID}
+    installation_id: ${INSTALLATION}
+    private_key: { file: ${keyFile} }
+    api_url: ${apiUrl}
+    owner: octo
+    pass_env: [SSL_CERT_FILE]
+    default_action: deny
+    rules:
+      - name: repo deletion denied
+        match: { command: [repo, delete] }
+        action: deny
+      - name: merges need a human
+        match: { command: [pr, merge] }
+        action: review
+      - name: pr writes
+        match: { command: [pr, "create|comment|edit"] }
+        permissions: { pull_requests: write, contents: read }
+        repositories: from_command
+      - name: reads
+        match: { command: ["pr|issue|api", "*"] }
+        permissions: { pull_requests: read, contents: read, metadata: read }
+        repositories: from_command
+`;

@@ -7,10 +7,9 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DOWNSCOPE_BIN, execSandbox, run, runExec } from "../exec/helpers.js";
 import { requireTool } from "../exec/fake-https.js";
-import { appKeys, fakeGithub, type FakeGithub } from "./fake-github.js";
+import { appKeys, fakeGithub, POLICY, type FakeGithub } from "./fake-github.js";
 
-const APP_ID = 4242;
-const INSTALLATION = 777;
+import { APP_ID, INSTALLATION } from "./fake-github.js";
 let gh: FakeGithub | undefined;
 afterEach(async () => {
   await gh?.close();
@@ -43,35 +42,6 @@ function answer(rec: { url: string }, body: string): unknown {
     },
   };
 }
-
-export const POLICY = (apiUrl: string, keyFile: string) => `
-version: 1
-services:
-  gh:
-    downscope_mode: github_app
-    app_id: ${APP_ID}
-    installation_id: ${INSTALLATION}
-    private_key: { file: ${keyFile} }
-    api_url: ${apiUrl}
-    owner: octo
-    pass_env: [SSL_CERT_FILE]
-    default_action: deny
-    rules:
-      - name: repo deletion denied
-        match: { command: [repo, delete] }
-        action: deny
-      - name: merges need a human
-        match: { command: [pr, merge] }
-        action: review
-      - name: pr writes
-        match: { command: [pr, "create|comment|edit"] }
-        permissions: { pull_requests: write, contents: read }
-        repositories: from_command
-      - name: reads
-        match: { command: ["pr|issue|api", "*"] }
-        permissions: { pull_requests: read, contents: read, metadata: read }
-        repositories: from_command
-`;
 
 async function setup(
   installations: Record<number, Record<string, string>> = {
