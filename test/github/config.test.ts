@@ -266,6 +266,27 @@ describe("check and demo show what would be minted", () => {
     expect(JSON.parse(j.stdout).github_app.refused).toMatch(/cannot be known/);
   });
 
+  it("check names the service account a kubectl command would be minted a token for", async () => {
+    const sb = sandbox();
+    sb.write(
+      join(sb.env.XDG_CONFIG_HOME!, "downscope/config.yaml"),
+      `version: 1
+services:
+  kubectl:
+    downscope_mode: token_request
+    allowed_hosts: [k8s.example.com]
+    service_account: dev/viewer
+    rules: [ { name: deploys, match: { command: [apply] }, service_account: dev/deployer, expiration_seconds: 900, audiences: [api] } ]
+`,
+    );
+    const get = await runCli(["check", "--", "kubectl", "get", "pods"], { env: sb.env, cwd: sb.project });
+    expect(get.stdout).toContain(
+      "credential: Kubernetes token minted per command for service account dev/viewer, 600 s",
+    );
+    const apply = await runCli(["check", "--", "kubectl", "apply", "-f", "x.yaml"], { env: sb.env, cwd: sb.project });
+    expect(apply.stdout).toContain("service account dev/deployer, 900 s, audiences api");
+  });
+
   it("demo includes one minted-token decision", async () => {
     const sb = sandbox();
     const r = await runCli(["demo"], { env: sb.env, cwd: sb.project });

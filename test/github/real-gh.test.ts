@@ -271,5 +271,12 @@ describe("github_app with the real gh", () => {
       fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{12}$/),
       minted: true,
     });
+    // The hash chain still verifies with the nested record.
+    const verify = await run(process.execPath, [DOWNSCOPE_BIN, "audit", "verify"], { env, cwd: sb.project });
+    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+    // And `audit` shows it without the token.
+    const shown = await run(process.execPath, [DOWNSCOPE_BIN, "audit", "--json"], { env, cwd: sb.project });
+    expect(shown.stdout).toContain('"repositories":["app"]');
+    expect(shown.stdout).not.toContain(token);
   });
 });
