@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { selfSignedCert } from "../helpers/tls.js";
 
 export const USER_TOKEN = "fake-user-kubeconfig-credential-0123";
@@ -13,16 +14,21 @@ export const USER_TOKEN = "fake-user-kubeconfig-credential-0123";
 export interface FakeKube {
   port: number;
   caFile: string;
-  mints: { url: string; authorization: string | undefined; body: unknown }[];
-  other: { url: string; authorization: string | undefined }[];
+  mints: { url: string; authorization: string | undefined; clientCert?: string; body: unknown }[];
+  other: { url: string; authorization: string | undefined; clientCert?: string }[];
   minted: string[];
   close(): Promise<void>;
 }
 
-export async function fakeKube(dir: string): Promise<FakeKube> {
+/** `clientCa`: also accept, for the mint only, a client certificate issued by this CA (PEM). */
+export async function fakeKube(dir: string, opts: { clientCa?: string } = {}): Promise<FakeKube> {
   const { key, cert, caFile } = selfSignedCert(dir, { cn: "127.0.0.1", altNames: "IP:127.0.0.1,DNS:localhost" });
   const f: Omit<FakeKube, "port" | "close"> = { caFile, mints: [], other: [], minted: [] };
-  const server: Server = createServer({ key, cert }, (req, res) => {
+  const tlsOpts = opts.clientCa ? { requestCert: true, rejectUnauthorized: false, ca: opts.clientCa } : {};
+  const server: Server = createServer({ key, cert, ...tlsOpts }, (req, res) => {
+    const sock = req.socket as TLSSocket;
+    const clientCert =
+      opts.clientCa !== undefined && sock.authorized ? String(sock.getPeerCertificate().subject?.CN) : undefined;
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
@@ -31,8 +37,13 @@ export async function fakeKube(dir: string): Promise<FakeKube> {
       res.setHeader("content-type", "application/json");
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/.exec(url);
       if (m && req.method === "POST") {
-        f.mints.push({ url, authorization: auth, body: JSON.parse(body || "null") });
-        if (auth !== `Bearer ${USER_TOKEN}`) {
+        f.mints.push({
+          url,
+          authorization: auth,
+          ...(clientCert ? { clientCert } : {}),
+          body: JSON.parse(body || "null"),
+        });
+        if (auth !== `Bearer ${USER_TOKEN}` && !(clientCert !== undefined && auth === undefined)) {
           res.statusCode = 401;
           return res.end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));
         }
@@ -60,7 +71,7 @@ export async function fakeKube(dir: string): Promise<FakeKube> {
           }),
         );
       }
-      f.other.push({ url, authorization: auth });
+      f.other.push({ url, authorization: auth, ...(clientCert ? { clientCert } : {}) });
       if (!f.minted.some((t) => auth === `Bearer ${t}`)) {
         res.statusCode = 401;
         return res.end(JSON.stringify({ kind: "Status", code: 401, message: "Unauthorized" }));

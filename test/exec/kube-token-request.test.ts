@@ -2,9 +2,10 @@
 // downscope-exec, against a loopback HTTPS fake of the Kubernetes API that
 // implements TokenRequest. The fake checks that the mint request carried only
 // the user's kubeconfig credential and every other request only the minted token.
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { selfSignedCert } from "../helpers/tls.js";
 import { fakeKube, USER_TOKEN, type FakeKube } from "./fake-kube.js";
 import { requireTool } from "./fake-https.js";
 import { execSandbox, runExec } from "./helpers.js";
@@ -158,5 +159,48 @@ users: [{name: me, user: {token: ${USER_TOKEN}}}]
     expect(r.stderr).toMatch(/not the host the minted token is for/);
     expect(kube!.mints).toEqual([]);
     expect(readdirSync(join(env.XDG_RUNTIME_DIR!, "downscope"))).toEqual([]);
+  });
+
+  it("a client certificate user mints over mutual TLS; kubectl gets only the minted token, no certificate", async () => {
+    requireTool("kubectl", "install kubectl");
+    const sb = execSandbox();
+    sb.env.PATH = "/usr/bin:/bin";
+    const certDir = join(sb.root, "client");
+    mkdirSync(certDir);
+    const client = selfSignedCert(certDir, { cn: "alice", altNames: "DNS:alice", ca: true });
+    kube = await fakeKube(sb.root, { clientCa: client.cert });
+    sb.write(
+      join(sb.home, ".kube/config"),
+      `apiVersion: v1
+kind: Config
+clusters: [{name: dev, cluster: {server: "https://127.0.0.1:${kube.port}", certificate-authority: ${kube.caFile}}}]
+contexts: [{name: dev-ctx, context: {cluster: dev, user: alice}}]
+current-context: dev-ctx
+users: [{name: alice, user: {client-certificate: ${join(certDir, "cert.pem")}, client-key: ${join(certDir, "key.pem")}}}]
+`,
+    );
+    sb.userConfig(`
+version: 1
+services:
+  kubectl:
+    downscope_mode: token_request
+    allowed_hosts: [127.0.0.1]
+    service_account: team-a/viewer
+`);
+    const r = await runExec(["kubectl", "get", "--raw", "/api/v1/namespaces/team-a/pods"], {
+      env: sb.env,
+      cwd: sb.project,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(kube.mints).toEqual([
+      expect.objectContaining({
+        authorization: undefined,
+        clientCert: "alice",
+        url: "/api/v1/namespaces/team-a/serviceaccounts/viewer/token",
+      }),
+    ]);
+    expect(kube.other.length).toBeGreaterThan(0);
+    expect(kube.other).toEqual(kube.other.map((o) => ({ url: o.url, authorization: `Bearer ${kube!.minted[0]}` })));
   });
 });
