@@ -1,8 +1,9 @@
 /**
  * What a github_app grant asks GitHub for: the rule's (else the service's)
  * permissions, and its repositories — a fixed list, or `from_command`: the
- * repository the command is about (its -R/--repo value, GH_REPO, the
- * `repos/OWNER/REPO` path of `gh api`, else the `origin` remote of the working
+ * repository the command is about (its -R/--repo value; the repository its
+ * arguments name: `gh api repos/OWNER/REPO/…`, `gh repo view OWNER/REPO`, a
+ * pull request or issue URL; GH_REPO; else the `origin` remote of the working
  * directory). A command whose repository cannot be known gets the rule's
  * fallback_repositories or is denied: never a token for the whole installation.
  *
@@ -86,12 +87,24 @@ export function repoFlag(args: readonly string[]): string | undefined {
   return found;
 }
 
-/** `gh api repos/OWNER/REPO/...`: the repository of the API path. */
-function apiPathRepo(args: readonly string[]): RepoRef | undefined {
+/**
+ * The repository named by the command's own arguments: the `repos/OWNER/REPO`
+ * path of `gh api`, the OWNER/REPO argument of `gh repo <verb>`, or a
+ * github URL of a pull request or issue (`gh pr view https://HOST/o/r/pull/1`).
+ */
+function argumentRepo(args: readonly string[]): RepoRef | undefined {
   const pos = positionals(args, valueFlagsFor("gh", []), "known");
-  if (pos[0] !== "api" || pos[1] === undefined) return undefined;
-  const m = /^\/?repos\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)(?:[/?#]|$)/.exec(pos[1]);
-  return m && !/^\.+$/.test(m[1]!) && !/^\.+$/.test(m[2]!) ? { owner: m[1]!, repo: m[2]! } : undefined;
+  const dots = (r: RepoRef | undefined) => (r && !/^\.+$/.test(r.owner) && !/^\.+$/.test(r.repo) ? r : undefined);
+  if (pos[0] === "api" && pos[1] !== undefined) {
+    const m = /^\/?repos\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)(?:[/?#]|$)/.exec(pos[1]);
+    return m ? dots({ owner: m[1]!, repo: m[2]! }) : undefined;
+  }
+  if (pos[0] === "repo" && pos[2] !== undefined && pos[2].includes("/")) return parseRepoRef(pos[2]);
+  for (const p of pos.slice(1)) {
+    const m = /^https?:\/\/([^/]+)\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)\/(?:pull|issues)\/\d+/.exec(p);
+    if (m) return dots({ host: m[1]!.toLowerCase(), owner: m[2]!, repo: m[3]! });
+  }
+  return undefined;
 }
 
 /** The .git/config that applies to cwd (a worktree's .git file and commondir followed). */
@@ -145,8 +158,8 @@ export function originUrl(configText: string): string | undefined {
 export function commandRepo(args: readonly string[], env: Env, cwd: string, appHost: string): RepoRef | undefined {
   const flag = repoFlag(args);
   if (flag !== undefined) return parseRepoRef(flag);
-  const api = apiPathRepo(args);
-  if (api) return api;
+  const named = argumentRepo(args);
+  if (named) return named.host !== undefined && named.host !== appHost ? undefined : named;
   if (env.GH_REPO) return parseRepoRef(env.GH_REPO);
   const text = gitConfigFor(cwd);
   const url = text === undefined ? undefined : originUrl(text);

@@ -207,6 +207,14 @@ describe("the repository a command is about", () => {
       commandRepo(["api", "repos/octo/api-repo/pulls"], { GH_REPO: "octo/env" }, sb.project, "github.com")?.repo,
     ).toBe("api-repo");
     expect(commandRepo(["pr", "list"], { GH_REPO: "octo/env" }, sb.project, "github.com")?.repo).toBe("env");
+    expect(commandRepo(["repo", "view", "octo/viewed"], {}, sb.project, "github.com")?.repo).toBe("viewed");
+    expect(commandRepo(["pr", "view", "https://github.com/octo/u/pull/3"], {}, sb.project, "github.com")?.repo).toBe(
+      "u",
+    );
+    // A URL of another host names no repository of this app: the remote is not used either.
+    expect(
+      commandRepo(["pr", "view", "https://evil.example/octo/u/pull/3"], {}, sb.project, "github.com"),
+    ).toBeUndefined();
   });
 
   it.each([
