@@ -113,6 +113,12 @@ function lintService(name: string, svc: Service, report: Report): void {
       "warning",
       "no service-level service_account: commands that no allow rule matches will be refused for lack of a credential",
     );
+  if (mode === "token_request" && (svc.allowed_hosts ?? []).length === 0)
+    report(
+      base,
+      "error",
+      "token_request needs allowed_hosts: the API server host(s) your kubeconfig credential may mint at and the minted token may go to; without it every command is refused",
+    );
   if ((mode === "github_app" || mode === "token_request") && svc.token_slots !== undefined)
     report([...base, "token_slots"], "warning", `ignored: token_slots are not used with downscope_mode ${mode}`);
 }

@@ -151,6 +151,12 @@ rules:
     expect(r.code).toBe(1);
   });
 
+  it("token_request without allowed_hosts is an error", async () => {
+    const r = await lint("version: 1\nservices:\n  kubectl: { downscope_mode: token_request, service_account: a/b }\n");
+    expect(r.stderr).toContain("token_request needs allowed_hosts");
+    expect(r.code).toBe(1);
+  });
+
   it("fields of the other mode are named as ignored", async () => {
     const r = await lint(`version: 1
 services:
