@@ -11,6 +11,7 @@
  * and answers, cancellations and progress are mapped back.
  */
 import type { CallToolResult, ElicitRequest, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { MintInfo } from "../credentials/provider.js";
 import { readSlotToken } from "../credentials/token-sources.js";
 import type { Env } from "../paths.js";
 import type { Decision } from "../policy/index.js";
@@ -49,6 +50,8 @@ export interface McpDecisionRecord {
   file?: string;
   reason: string;
   slot?: string;
+  /** github_app: what the instance that ran the call was minted (never the token). */
+  minted?: MintInfo;
 }
 
 export interface ProxyOptions {
@@ -90,8 +93,9 @@ interface Instance {
   stopping: boolean;
   /** Set when the process is gone: why (exit status, signal, spawn error). */
   gone?: string;
-  /** github_app: when the instance's minted token expires (ms since epoch). */
+  /** github_app: when the instance's minted token expires (ms since epoch), and what was minted. */
   expiresAt?: number;
+  minted?: MintInfo;
 }
 
 /** An instance whose minted token expires within this margin is replaced by a fresh one. */
@@ -268,6 +272,17 @@ export class McpProxy {
         this.answerToolError(req.id, plan.text);
         return;
       case "forward":
+        // A minted token is recorded once the instance holds it (or the mint failed and the call is blocked).
+        if (plan.instance.app)
+          return this.forward(plan.instance, req, {
+            isToolCall: true,
+            record: (instance, why) => {
+              if (why !== undefined) return this.recordDecision(tool, args, plan.decision, "blocked", why);
+              this.recordDecision(tool, args, plan.decision, "forwarded", undefined, instance?.minted);
+              // Later calls on this instance reuse its token.
+              if (instance?.minted) instance.minted = { ...instance.minted, minted: false };
+            },
+          });
         this.recordDecision(tool, args, plan.decision, "forwarded");
         return this.forward(plan.instance, req, { isToolCall: true });
       case "review": {
@@ -305,6 +320,7 @@ export class McpProxy {
     d: Decision | undefined,
     outcome: McpDecisionRecord["outcome"],
     text?: string,
+    minted?: MintInfo,
   ): void {
     const record: McpDecisionRecord = {
       server: this.o.server,
@@ -315,6 +331,7 @@ export class McpProxy {
       ...(d?.rule ? { rule: d.rule.name, layer: d.rule.layer, file: d.rule.file } : {}),
       reason: d?.reason ?? text ?? "",
       ...(d?.grant?.slot !== undefined ? { slot: d.grant.slot } : {}),
+      ...(minted ? { minted } : {}),
     };
     this.debug(`decision ${tool}: ${record.action} (${outcome})${record.rule ? ` by "${record.rule}"` : ""}`);
     this.o.audit?.(record);
@@ -370,7 +387,13 @@ export class McpProxy {
   private async forward(
     plan: InstancePlan,
     req: JSONRPCRequest,
-    opts: { transform?: (r: Record<string, unknown>) => void; isInitialize?: boolean; isToolCall?: boolean },
+    opts: {
+      transform?: (r: Record<string, unknown>) => void;
+      isInitialize?: boolean;
+      isToolCall?: boolean;
+      /** Called once the instance is known (or could not be started: why). */
+      record?: (instance: Instance | undefined, why?: string) => void;
+    },
   ): Promise<void> {
     const inflight: InFlight = { cancelled: false };
     this.inFlight.set(idKey(req.id), inflight);
@@ -381,11 +404,13 @@ export class McpProxy {
       this.inFlight.delete(idKey(req.id));
       if (inflight.cancelled) return;
       const why = e instanceof Error ? e.message : String(e);
+      opts.record?.(undefined, why);
       this.o.log(`downscope mcp-proxy: ${why}\n`);
       if (opts.isToolCall) this.answerToolError(req.id, `downscope: denied: ${why}`);
       else this.answer(req.id, { error: { code: INTERNAL_ERROR, message: `downscope: ${why}` } });
       return;
     }
+    opts.record?.(instance);
     if (inflight.cancelled) {
       this.inFlight.delete(idKey(req.id));
       return;
@@ -487,6 +512,7 @@ export class McpProxy {
     }
     let token: { name: string; value: string } | undefined;
     let expiresAt: number | undefined;
+    let minted: MintInfo | undefined;
     if (plan.app) {
       const { githubAppRequest, obtainInstallationToken } = await import("../credentials/github-app.js");
       const t = await obtainInstallationToken(githubAppRequest(plan.app.grant, plan.app.scope), {
@@ -496,6 +522,7 @@ export class McpProxy {
       });
       token = { name: plan.app.injectAs, value: t.value };
       expiresAt = t.expiresAt?.getTime();
+      minted = t.info;
       const again = this.instances.get(plan.key);
       if (again) {
         // Another call started the instance while this one minted (the cache made it the same token).
@@ -525,6 +552,7 @@ export class McpProxy {
       sentInitialized: false,
       stopping: false,
       ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(minted ? { minted } : {}),
     } as unknown as Instance;
     instance.upstream = new Upstream(
       { file: this.o.upstream.file, args: this.o.upstream.args, cwd: this.o.cwd, env },

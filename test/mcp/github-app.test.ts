@@ -2,11 +2,12 @@
 // API: every allowed tools/call runs on an instance of the (unmodified)
 // server holding an installation token minted for that call's permissions and
 // repository (from its owner/repo arguments), never the app's private key.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sandbox } from "../helpers/sandbox.js";
 import { appKeys, fakeGithub, type FakeGithub } from "../github/fake-github.js";
-import { FIXTURES, RawProxy, text, userPolicy } from "./helpers.js";
+import { FIXTURES, RawProxy, text, until, userPolicy } from "./helpers.js";
 
 let gh: FakeGithub | undefined;
 afterEach(async () => {
@@ -15,6 +16,20 @@ afterEach(async () => {
 });
 
 const SERVER = join(FIXTURES, "github-like-server.mjs");
+
+/** The audit log once it has `n` lines (the proxy appends them asynchronously). */
+async function waitForLines(file: string, n: number): Promise<string> {
+  let text = "";
+  await until(() => {
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return false;
+    }
+    return text.trim().split("\n").length >= n;
+  }, `${n} audit lines`);
+  return text;
+}
 
 async function setup() {
   const sb = sandbox();
@@ -57,14 +72,14 @@ services:
     GITHUB_PERSONAL_ACCESS_TOKEN: "ghp_ambient_pat_must_not_be_used",
   });
   await p.initialize();
-  return { p, keys };
+  return { p, keys, sbEnv: sb.env };
 }
 
 const result = async (p: RawProxy, id: number) => (await p.response(id)).result as Record<string, unknown>;
 
 describe("github_app MCP server", () => {
   it("each call runs with a token minted for its permissions and repository", async () => {
-    const { p, keys } = await setup();
+    const { p, keys, sbEnv } = await setup();
     p.call(1, "get_repo", { owner: "octo", repo: "app" });
     expect(text(await result(p, 1))).toMatch(/^200 /);
     p.call(2, "create_issue", { owner: "octo", repo: "app", title: "x" });
@@ -89,6 +104,19 @@ describe("github_app MCP server", () => {
     expect(p.stderr).not.toContain(keys.privatePem.split("\n")[3]!);
     p.child.stdin.end();
     await p.exited();
+    // The audit records say what each call's instance was minted, never a token.
+    const log = await waitForLines(join(sbEnv.XDG_STATE_HOME!, "downscope/audit.jsonl"), 4);
+    for (const m of gh!.mints) expect(log).not.toContain(m.token!);
+    const minted = log
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { minted?: { repositories: string[]; minted: boolean } }).minted);
+    expect(minted.map((m) => [m?.repositories, m?.minted])).toEqual([
+      [["app"], true],
+      [["app"], true],
+      [["site"], true],
+      [["app"], false],
+    ]);
   });
 
   it("a call whose repository is unknown or of another owner, and a denied tool, mint nothing", async () => {
