@@ -51,6 +51,8 @@ export interface FakeGithubOptions {
   plain?: boolean;
   /** The fake's clock, in seconds (default: now). */
   now?: () => number;
+  /** Lifetime of minted tokens in seconds (default 3600, as GitHub's). */
+  lifetimeSeconds?: number;
   /** Answers for GraphQL/REST calls other than the app endpoints. */
   answer?: (req: ApiRecord, body: string) => unknown;
 }
@@ -132,7 +134,7 @@ export async function fakeGithub(dir: string, o: FakeGithubOptions): Promise<Fak
       live.add(token);
       return send(res, 201, {
         token,
-        expires_at: new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z"),
+        expires_at: new Date(Date.now() + (o.lifetimeSeconds ?? 3600) * 1000).toISOString().replace(/\.\d+Z$/, "Z"),
         permissions: parsed.permissions ?? granted,
         repository_selection: "selected",
         repositories: (parsed.repositories ?? []).map((name, i) => ({ id: i + 1, name, full_name: `octo/${name}` })),

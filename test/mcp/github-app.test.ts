@@ -31,10 +31,11 @@ async function waitForLines(file: string, n: number): Promise<string> {
   return text;
 }
 
-async function setup() {
+async function setup(lifetimeSeconds?: number) {
   const sb = sandbox();
   const keys = appKeys();
   gh = await fakeGithub(sb.root, {
+    ...(lifetimeSeconds !== undefined ? { lifetimeSeconds } : {}),
     appId: 31,
     publicKey: keys.publicKey,
     installations: { 41: { contents: "read", metadata: "read", issues: "write" } },
@@ -129,6 +130,19 @@ describe("github_app MCP server", () => {
     expect((await result(p, 3)).isError).toBe(true);
     expect(gh!.mints).toEqual([]);
     expect(gh!.api).toEqual([]);
+    p.child.stdin.end();
+    await p.exited();
+  });
+
+  it("an instance whose token is about to expire is replaced by one with a fresh token", async () => {
+    // Tokens that live four minutes are inside the five-minute margin from the start.
+    const { p } = await setup(240);
+    p.call(1, "get_repo", { owner: "octo", repo: "app" });
+    expect(text(await result(p, 1))).toMatch(/^200 /);
+    p.call(2, "get_repo", { owner: "octo", repo: "app" });
+    expect(text(await result(p, 2))).toMatch(/^200 /);
+    expect(gh!.mints).toHaveLength(2);
+    expect(gh!.api.map((a) => a.authorization)).toEqual(gh!.mints.map((m) => `token ${m.token}`));
     p.child.stdin.end();
     await p.exited();
   });
