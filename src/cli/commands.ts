@@ -119,7 +119,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   init: {
     summary: "write and trust a starter .claude/downscoping.yaml",
-    usage: "downscope init [--template readonly|developer|strict] [--services gh,aws,...] [--ci github] [--force]",
+    usage:
+      "downscope init [--template readonly|developer|developer-github-app|strict] [--services gh,aws,...] [--ci github] [--force]",
     load: async () => (await import("./init.js")).init,
   },
   doctor: {

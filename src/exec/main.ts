@@ -121,6 +121,16 @@ export function formatPlan(plan: ExecPlan, parentEnv: Io["env"]): string {
   lines.push(`argv:     ${plan.argv.map(shellQuote).join(" ")}`);
   for (const k of [...diff.set, ...diff.changed]) lines.push(`env set:  ${k}=${redact(k, plan.env[k]!, plan.secrets)}`);
   for (const k of diff.removed) lines.push(`env del:  ${k}`);
+  if (plan.minted) {
+    const m = plan.minted;
+    const what =
+      m.kind === "github_app"
+        ? `permissions ${Object.entries(m.permissions ?? {})
+            .map(([k, v]) => `${k}:${v}`)
+            .join(",")}; repositories ${(m.repositories ?? []).join(",")}`
+        : `service account ${m.service_account ?? "?"}${m.audiences ? `; audiences ${m.audiences.join(",")}` : ""}`;
+    lines.push(`minted:   ${what}; expires ${m.expires_at}; ${m.fingerprint}${m.minted ? "" : " (cached)"}`);
+  }
   if (plan.passthrough) lines.push(`note:     ${plan.passthrough}`);
   for (const n of d.notes) lines.push(`note:     ${n}`);
   return lines.join("\n") + "\n";
@@ -190,6 +200,7 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
           slot: plan.grant.slot,
           policy: plan.grant.rule?.name ?? (plan.grant.mode === "token_slot" ? undefined : plan.grant.mode),
           fingerprint: plan.secrets[0] !== undefined ? fingerprint(plan.secrets[0]) : undefined,
+          ...(plan.minted ? { minted: plan.minted } : {}),
         },
         { env: io.env, cwd: io.cwd, policy: plan.policy, stderr: io.stderr },
       );

@@ -71,6 +71,8 @@ export interface ExecPlan {
   /** Set when on_missing_credential: passthrough let the ambient credential through. */
   passthrough?: string;
   whileRunning?: ChildPlan["whileRunning"];
+  /** What was minted for this command (github_app, token_request). */
+  minted?: ChildPlan["minted"];
 }
 
 export function execDepth(env: Env): number {
@@ -224,5 +226,6 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
     policy,
     ...(passthrough !== undefined ? { passthrough } : {}),
     ...(child.whileRunning ? { whileRunning: child.whileRunning } : {}),
+    ...(child.minted ? { minted: child.minted } : {}),
   };
 }
