@@ -32,8 +32,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./trust.js")).untrust,
   },
   schema: {
-    summary: "print the JSON Schema of the policy file",
-    usage: "downscope schema",
+    summary: "print the JSON Schema of the policy file (or of `check --json` output)",
+    usage: "downscope schema [--check-output]",
     load: async () => (await import("./schema.js")).schema,
   },
   install: {
