@@ -31,6 +31,15 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope untrust [file]",
     load: async () => (await import("./trust.js")).untrust,
   },
+  suggest: {
+    summary: "propose a policy from the audit trail: command rules for what was used, AWS actions, tests",
+    usage:
+      "downscope suggest [--since 7d] [--service NAME] [--out FILE] [--diff]\n" +
+      "  prints the suggested policy (YAML); --diff prints how it differs from the current one;\n" +
+      "  --out FILE writes it (never into downscope's own directories or an agent's settings)\n" +
+      "  DOWNSCOPE_AWS_MODELS  botocore's data directory, if the installed aws CLI's is not found",
+    load: async () => (await import("./suggest.js")).suggest,
+  },
   schema: {
     summary: "print the JSON Schema of the policy file (or of `check --json` output)",
     usage: "downscope schema [--check-output]",
