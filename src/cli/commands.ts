@@ -40,6 +40,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
       "  DOWNSCOPE_AWS_MODELS  botocore's data directory, if the installed aws CLI's is not found",
     load: async () => (await import("./suggest.js")).suggest,
   },
+  report: {
+    summary: "the audit trail as one self-contained HTML page, with the suggest diff",
+    usage: "downscope report [--since 7d] --html FILE",
+    load: async () => (await import("./report.js")).report,
+  },
   schema: {
     summary: "print the JSON Schema of the policy file (or of `check --json` output)",
     usage: "downscope schema [--check-output]",
@@ -113,7 +118,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   audit: {
     summary: "show the audit trail (decisions, credentials issued), or verify its chain",
-    usage: "downscope audit [--since 1h] [--session ID] [--action deny] [--json] | downscope audit verify",
+    usage: "downscope audit [--since 1h] [--session ID] [--action deny] [--json | --summary] | downscope audit verify",
     load: async () => (await import("./audit.js")).audit,
   },
   test: {

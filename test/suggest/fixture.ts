@@ -31,23 +31,96 @@ services:
 
 /** What a week of work leaves in the trail: exec records of what ran, hook records of what was stopped. */
 export const TRAIL: AuditRecord[] = [
-  { event: "exec", service: "gh", argv: ["gh", "pr", "list", "--state", "open"], action: "allow", slot: "readonly" },
-  { event: "exec", service: "gh", argv: ["gh", "pr", "view", "12"], action: "allow", slot: "readonly" },
-  { event: "exec", service: "gh", argv: ["gh", "-R", "octo/app", "issue", "list"], action: "allow", slot: "readonly" },
-  { event: "exec", service: "gh", argv: ["gh", "pr", "create", "--fill"], action: "allow", slot: "org-write" },
-  { event: "exec", service: "gh", argv: ["gh", "api", "repos/octo/app/pulls"], action: "allow", slot: "readonly" },
-  { event: "hook", argv: ["gh repo delete octo/app --yes"], action: "deny" },
-  { event: "hook", argv: ["cd app && gh pr merge 12"], action: "review" },
+  {
+    event: "exec",
+    service: "gh",
+    argv: ["gh", "pr", "list", "--state", "open"],
+    layer: "user",
+    rule: "default_action of gh",
+    action: "allow",
+    slot: "readonly",
+  },
+  {
+    event: "exec",
+    service: "gh",
+    argv: ["gh", "pr", "view", "12"],
+    layer: "user",
+    rule: "default_action of gh",
+    action: "allow",
+    slot: "readonly",
+  },
+  {
+    event: "exec",
+    service: "gh",
+    argv: ["gh", "-R", "octo/app", "issue", "list"],
+    layer: "user",
+    rule: "default_action of gh",
+    action: "allow",
+    slot: "readonly",
+  },
+  {
+    event: "exec",
+    service: "gh",
+    argv: ["gh", "pr", "create", "--fill"],
+    layer: "user",
+    rule: "pr writes",
+    action: "allow",
+    slot: "org-write",
+  },
+  {
+    event: "exec",
+    service: "gh",
+    argv: ["gh", "api", "repos/octo/app/pulls"],
+    layer: "user",
+    rule: "default_action of gh",
+    action: "allow",
+    slot: "readonly",
+  },
+  {
+    event: "hook",
+    argv: ["gh repo delete octo/app --yes"],
+    action: "deny",
+  },
+  {
+    event: "hook",
+    argv: ["cd app && gh pr merge 12"],
+    action: "review",
+  },
   {
     event: "exec",
     service: "aws",
     argv: ["aws", "ec2", "describe-instances", "--region", "eu-west-1"],
     action: "allow",
   },
-  { event: "exec", service: "aws", argv: ["aws", "ec2", "describe-vpcs"], action: "allow" },
-  { event: "exec", service: "aws", argv: ["aws", "s3", "ls", "s3://logs"], action: "allow" },
-  { event: "exec", service: "aws", argv: ["aws", "logs", "describe-log-groups"], action: "allow" },
-  { event: "hook", argv: ["aws iam delete-user --user-name bob"], action: "deny" },
+  {
+    event: "exec",
+    service: "aws",
+    argv: ["aws", "ec2", "describe-vpcs"],
+    layer: "user",
+    rule: "default_action of aws",
+    action: "allow",
+  },
+  {
+    event: "exec",
+    service: "aws",
+    argv: ["aws", "s3", "ls", "s3://logs"],
+    layer: "user",
+    rule: "default_action of aws",
+    action: "allow",
+  },
+  {
+    event: "exec",
+    service: "aws",
+    argv: ["aws", "logs", "describe-log-groups"],
+    layer: "user",
+    rule: "default_action of aws",
+    action: "allow",
+  },
+  {
+    event: "hook",
+    argv: ["aws iam delete-user --user-name bob"],
+    action: "deny",
+  },
   {
     event: "exec",
     service: "kubectl",
@@ -66,10 +139,15 @@ export const TRAIL: AuditRecord[] = [
   { event: "hook", argv: ["git status"], action: "allow" },
 ];
 
-export function sandboxWithTrail(policy = START, trail = TRAIL): Sandbox & { policyFile: string } {
+/** A sandbox whose user config is `policy` and whose audit trail holds `trail` (record i at `at(i)`, default now). */
+export function sandboxWithTrail(
+  policy = START,
+  trail = TRAIL,
+  at?: (i: number) => Date,
+): Sandbox & { policyFile: string } {
   const sb = sandbox();
   const policyFile = sb.write(join(sb.env.XDG_CONFIG_HOME!, "downscope/config.yaml"), policy);
   const settings = auditSettingsOf(undefined, sb.env);
-  for (const r of trail) appendAudit(r, { env: sb.env, settings });
+  trail.forEach((r, i) => appendAudit(r, { env: sb.env, settings, ...(at ? { now: () => at(i) } : {}) }));
   return { ...sb, policyFile };
 }
