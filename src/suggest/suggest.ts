@@ -23,6 +23,7 @@ import type { AuditEntry } from "../audit/record.js";
 import { valueFlagsFor } from "../policy/cli-knowledge.js";
 import { decide, type Decision } from "../policy/evaluate.js";
 import type { Invocation } from "../policy/invocation.js";
+import { covers } from "../policy/lint.js";
 import { positionals } from "../policy/match.js";
 import type { Policy } from "../policy/policy.js";
 import type { Action, Config, IamPolicy, Rule, Service, TestCase } from "../policy/schema.js";
@@ -336,7 +337,12 @@ function suggestService(
         const key = JSON.stringify(r);
         if (!kept.has(key)) {
           kept.add(key);
-          svc.rules.push(r);
+          // Merged from several layers, an `examples:` list may be decided by a rule of another layer now above it.
+          if (all.length > 1 && r.examples !== undefined) {
+            const { examples: _examples, ...rest } = r;
+            void _examples;
+            svc.rules.push(rest);
+          } else svc.rules.push(r);
         }
       }
   const keptCount = svc.rules.length;
@@ -398,15 +404,19 @@ function suggestService(
     }
   }
 
+  // A new restrictive rule only where no rule above already covers it (lint would call it unreachable).
+  const pushRestrictive = (r: Rule) => {
+    if (!svc.rules.some((earlier) => covers(earlier, r))) svc.rules.push(r);
+  };
   if (apiAllowed)
-    svc.rules.push({
+    pushRestrictive({
       name: "gh api writes need a human",
       match: { command: ["api"], flags: API_WRITE_FLAGS },
       action: "review",
       reason: "gh api with a method or fields can write; the observed calls were reads",
     });
   for (const [key, path] of [...denyPaths.entries()].sort())
-    svc.rules.push({ name: `observed denial: ${key}`, match: { command: path }, action: "deny" });
+    pushRestrictive({ name: `observed denial: ${key}`, match: { command: path }, action: "deny" });
 
   const groups = [...allowGroups.values()].sort(
     (a, b) => Number(b.read) - Number(a.read) || a.words.join(" ").localeCompare(b.words.join(" ")),

@@ -331,3 +331,35 @@ describe("command paths and session policies", () => {
     expect(narrow.size).toBeGreaterThan(2048);
   });
 });
+
+describe("docs/policies.md: from no policy to a suggested one", () => {
+  it("init, a trail, suggest --out, then lint, test and test --attacks pass", async () => {
+    const sb = sandboxWithTrail("version: 1\n", []);
+    // The user layer of the fixture is an empty policy; the project gets the starter.
+    const init = await runCli(["init", "--template", "readonly"], { env: sb.env, cwd: sb.project });
+    expect(init.code, init.stderr).toBe(0);
+    const { appendAudit } = await import("../../src/audit/log.js");
+    const { auditSettingsOf } = await import("../../src/audit/settings.js");
+    for (const r of TRAIL) appendAudit(r, { env: sb.env, settings: auditSettingsOf(undefined, sb.env) });
+    const diff = await runCli(["suggest", "--since", "7d", "--diff"], { env: sb.env, cwd: sb.project });
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(diff.stdout).toContain("observed calls whose decision would change");
+    const out = await runCli(["suggest", "--since", "7d", "--out", ".claude/downscoping.yaml"], {
+      env: sb.env,
+      cwd: sb.project,
+    });
+    expect(out.code, out.stderr).toBe(0);
+    const lint = await runCli(["lint", ".claude/downscoping.yaml"], { env: sb.env, cwd: sb.project });
+    expect(lint.stderr).toContain(" 0 errors");
+    const test = await runCli(["test"], { env: sb.env, cwd: sb.project });
+    expect(test.stdout).toMatch(/(\d+)\/\1 tests passed/);
+    expect(test.code).toBe(0);
+    const attacks = await runCli(["test", "--attacks", "--policy", ".claude/downscoping.yaml"], {
+      env: sb.env,
+      cwd: sb.project,
+    });
+    expect(attacks.stdout, attacks.stdout).toMatch(/^attack pack: (\d+)\/\1 blocked/);
+    const trust = await runCli(["trust"], { env: sb.env, cwd: sb.project });
+    expect(trust.code, trust.stderr).toBe(0);
+  }, 60_000);
+});
