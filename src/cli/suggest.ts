@@ -72,7 +72,7 @@ export async function computeSuggestion(io: Io, opts: { since?: string; service?
     return undefined;
   };
   const header = [
-    `Suggested by \`downscope suggest${opts.since ? ` --since ${opts.since}` : ""}${opts.service ? ` --service ${opts.service}` : ""}\` on ${new Date().toISOString().slice(0, 10)} from ${entries.length} audit record(s): ${observed.length} distinct service call(s).`,
+    `Suggested by \`downscope suggest${opts.since ? ` --since ${opts.since}` : ""}${opts.service ? ` --service ${opts.service}` : ""}\` on ${new Date().toISOString().slice(0, 10)} from ${since === undefined ? entries.length : entries.filter((e) => Date.parse(e.time) >= since).length} audit record(s): ${observed.length} distinct service call(s).`,
     "Review it before adopting it: it allows what was used, keeps every deny and review, and asks a human for the rest.",
     "Then: downscope lint FILE && downscope test --policy FILE && downscope test --attacks --policy FILE && downscope trust FILE",
     ...(problem ? [`WARNING: ${problem}`] : []),

@@ -91,6 +91,17 @@ export function lintConfig(
           );
         }
       });
+      // An allow pattern must also match with the flags removed, so one that names a flag never allows.
+      if (
+        rule.action === "allow" &&
+        rule.match.args_pattern !== undefined &&
+        /(^|[\s(|^])--?[A-Za-z]/.test(rule.match.args_pattern)
+      )
+        report(
+          [...path, "match", "args_pattern"],
+          "warning",
+          "this allow rule's args_pattern names a flag; an allow pattern must also match the arguments with the flags removed, so it allows nothing. Match the words with `command` and the flag with `flags`",
+        );
       // An args_pattern that is only words: the command rule that reads flags exactly.
       if (rule.match.args_pattern !== undefined) {
         const cmds = commandsFromPattern(rule.match.args_pattern);

@@ -53,6 +53,7 @@ services:
     rules:
       - { name: merge, match: { args_pattern: "pr merge" }, action: review }
       - { name: token, match: { args_pattern: "--show-token" }, action: deny }
+      - { name: open prs, match: { args_pattern: "^pr list --state open" }, action: allow }
 `,
     );
     const r = await runCli(["lint", f], { env: sb.env, cwd: sb.project });
@@ -61,7 +62,10 @@ services:
       `warning: ${f}:7:47: services.gh.rules[0].match.args_pattern: args_pattern "pr merge" can be written as a command rule, which matches the subcommand path wherever flags sit: match: { command: ["pr","merge*"] }`,
     );
     expect(r.stderr).not.toContain("rules[1].match.args_pattern");
-    expect(r.stderr).toContain("0 errors, 1 warning");
+    expect(r.stderr).toContain(
+      "services.gh.rules[2].match.args_pattern: this allow rule's args_pattern names a flag; an allow pattern must also match the arguments with the flags removed, so it allows nothing",
+    );
+    expect(r.stderr).toContain("0 errors, 2 warnings");
   });
 
   it("reports a broken file with position and fails", async () => {

@@ -363,3 +363,32 @@ describe("docs/policies.md: from no policy to a suggested one", () => {
     expect(trust.code, trust.stderr).toBe(0);
   }, 60_000);
 });
+
+describe("suggest for an MCP service", () => {
+  it("allows the tools that were used, keeps the review of the others", async () => {
+    const policy = `version: 1
+services:
+  mcp:
+    server: github
+    token_slots: { ro: { env_var: GITHUB_TOKEN_READONLY } }
+    default_slot: ro
+    rules: [ { name: merges reviewed, match: { tools: [merge_pr] }, action: review } ]
+`;
+    const sb = sandboxWithTrail(policy, [
+      { event: "mcp", service: "github", tool: "list_prs", action: "allow", slot: "ro" },
+      { event: "mcp", service: "github", tool: "get_pr", action: "allow", slot: "ro" },
+      { event: "mcp", service: "github", tool: "merge_pr", action: "review" },
+    ]);
+    const { doc } = await suggestDoc(sb);
+    expect(doc.services.mcp!.rules.map((r) => [r.action, r.match.tools])).toEqual([
+      ["review", ["merge_pr"]],
+      ["allow", ["get_pr", "list_prs"]],
+    ]);
+    expect(doc.tests).toEqual(
+      expect.arrayContaining([
+        { tool: "list_prs", server: "github", expect: "allow", slot: "ro" },
+        { tool: "merge_pr", server: "github", expect: "review" },
+      ]),
+    );
+  });
+});
