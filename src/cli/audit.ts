@@ -58,7 +58,9 @@ export const audit: Command = async (argv, io) => {
   }
   if (values.summary) {
     const { summarize, formatSummary } = await import("../report/summary.js");
-    io.stdout(formatSummary(summarize(entries)));
+    const { hookServiceOf } = await import("../report/service-of.js");
+    const policy = await loadPolicy({ cwd: io.cwd, env: io.env }).catch(() => undefined);
+    io.stdout(formatSummary(summarize(entries, hookServiceOf(policy))));
     return 0;
   }
   if (entries.length === 0) {

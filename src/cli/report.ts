@@ -14,6 +14,7 @@ import { packageRoot } from "../package-root.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy } from "../policy/policy.js";
 import { renderReport, type ReportInput } from "../report/html.js";
+import { hookServiceOf } from "../report/service-of.js";
 import { summarize } from "../report/summary.js";
 import { parseDuration } from "./audit.js";
 import type { Command } from "./io.js";
@@ -56,7 +57,7 @@ export const report: Command = async (argv, io) => {
     }
   }
   const html = renderReport({
-    summary: summarize(recent),
+    summary: summarize(recent, hookServiceOf(policy)),
     generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
     period: values.since ? `the last ${values.since}` : "the whole audit trail",
     problem,

@@ -30,7 +30,14 @@ export interface Summary {
 
 const commandOf = (e: AuditEntry) => (e.argv ? e.argv.join(" ") : e.tool !== undefined ? `tool ${e.tool}` : "");
 
-export function summarize(entries: readonly AuditEntry[]): Summary {
+/**
+ * `serviceOf` names the service of a record that has none (a hook record holds
+ * the whole Bash command); without it such records count as `(hook)`.
+ */
+export function summarize(
+  entries: readonly AuditEntry[],
+  serviceOf: (e: AuditEntry) => string | undefined = () => undefined,
+): Summary {
   const decisions = entries.filter(
     (e): e is AuditEntry & { action: SummaryAction } =>
       e.event !== "credential" && e.action !== undefined && (ACTIONS as readonly string[]).includes(e.action),
@@ -55,7 +62,7 @@ export function summarize(entries: readonly AuditEntry[]): Summary {
       c[e.action]++;
       timeline.set(b, c);
     }
-    const service = e.service ?? "(hook)";
+    const service = e.service ?? serviceOf(e) ?? "(hook)";
     const sc = services.get(service) ?? zero();
     sc[e.action]++;
     services.set(service, sc);

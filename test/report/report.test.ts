@@ -137,7 +137,7 @@ describe("downscope audit --summary", () => {
     expect(lines.every((l) => l.length <= 100)).toBe(true);
     expect(r.stdout).toMatch(/^17 records, /);
     expect(r.stdout).toContain("decisions: 12 allow, 2 review, 3 deny");
-    expect(r.stdout).toMatch(/gh\s+5 allow/);
+    expect(r.stdout).toMatch(/gh\s+5 allow, 1 review, 2 deny/); // hook records counted under the service they call
     expect(r.stdout).toContain("denied or reviewed (5, newest first):");
     expect(r.stdout).toMatch(/gh\s+token slot readonly\s+4×/);
     expect(r.stdout).not.toContain("\u001b");
