@@ -392,3 +392,62 @@ services:
     );
   });
 });
+
+describe("suggest: AWS service models and bad input", () => {
+  it("reads the models named by DOWNSCOPE_AWS_MODELS (plain or gzipped), signing name as the prefix", async () => {
+    const sb = sandboxWithTrail();
+    const models = join(sb.root, "models");
+    const { gzipSync } = await import("node:zlib");
+    const write = (svc: string, version: string, doc: unknown, gz: boolean) => {
+      mkdirSync(join(models, svc, version), { recursive: true });
+      const text = JSON.stringify(doc);
+      if (gz) writeFileSync(join(models, svc, version, "service-2.json.gz"), gzipSync(text));
+      else writeFileSync(join(models, svc, version, "service-2.json"), text);
+    };
+    write("sts", "2011-06-15", { metadata: { endpointPrefix: "sts" }, operations: { GetCallerIdentity: {} } }, false);
+    write("ec2", "2015-01-01", { metadata: { endpointPrefix: "ec2" }, operations: { DescribeOld: {} } }, false);
+    write(
+      "ec2",
+      "2016-11-15",
+      { metadata: { endpointPrefix: "ec2" }, operations: { DescribeInstances: {}, DescribeVpcs: {} } },
+      true,
+    );
+    write(
+      "logs",
+      "2014-03-28",
+      { metadata: { endpointPrefix: "logs", signingName: "logs" }, operations: { DescribeLogGroups: {} } },
+      true,
+    );
+    sb.env.DOWNSCOPE_AWS_MODELS = models;
+    const { doc, text } = await suggestDoc(sb);
+    expect(doc.services.aws!.inline_policy!.Statement[0]!.Action).toEqual([
+      "ec2:DescribeInstances",
+      "ec2:DescribeVpcs",
+      "logs:DescribeLogGroups",
+      "s3:ListAllMyBuckets",
+      "s3:ListBucket",
+    ]);
+    expect(text).toContain(`from the service models in ${models}`);
+  });
+
+  it("without the models, the current session policy stays and the output says why", async () => {
+    const sb = sandboxWithTrail();
+    sb.env.PATH = "/usr/bin:/bin";
+    sb.env.DOWNSCOPE_AWS_MODELS = join(sb.root, "nowhere");
+    const { doc, text } = await suggestDoc(sb);
+    expect(doc.services.aws!.inline_policy).toBeUndefined();
+    expect(text).toContain("policy_file: aws/read-only.json");
+    expect(text).toContain("the AWS CLI's service models were not found (set DOWNSCOPE_AWS_MODELS");
+  });
+
+  it("a broken policy is a config error with its position; unknown flags are usage errors", async () => {
+    const sb = sandboxWithTrail("version: 1\nservices:\n  gh:\n    default_action: maybe\n");
+    const r = await runCli(["suggest"], { env: sb.env, cwd: sb.project });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("config.yaml:4:21: services.gh.default_action");
+    expect(r.stdout).toBe("");
+    const u = await runCli(["suggest", "--bogus"], { env: sb.env, cwd: sb.project });
+    expect(u.code).toBe(64);
+    expect(u.stderr).toContain("usage: downscope suggest");
+  });
+});
