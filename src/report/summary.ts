@@ -43,8 +43,13 @@ export function summarize(
       e.event !== "credential" && e.action !== undefined && (ACTIONS as readonly string[]).includes(e.action),
   );
   const times = entries.map((e) => Date.parse(e.time)).filter((t) => !Number.isNaN(t));
-  const first = times.length ? Math.min(...times) : undefined;
-  const last = times.length ? Math.max(...times) : undefined;
+  // A loop, not Math.min(...times): a rotated set can hold more records than a call has arguments.
+  let first: number | undefined;
+  let last: number | undefined;
+  for (const t of times) {
+    if (first === undefined || t < first) first = t;
+    if (last === undefined || t > last) last = t;
+  }
   const bucket: Summary["bucket"] = first !== undefined && last! - first > 2 * 86_400_000 ? "day" : "hour";
   const size = bucket === "day" ? 86_400_000 : 3_600_000;
 

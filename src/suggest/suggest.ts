@@ -50,18 +50,29 @@ export interface SuggestOptions {
 
 /** The service calls of the trail (hook, exec and mcp records), each decided under `policy`. */
 export function observe(entries: readonly AuditEntry[], policy: Policy, opts: SuggestOptions = {}): Observed[] {
-  const seen = new Map<string, Observed>();
+  // A trail repeats itself: each distinct call is decided once, each distinct hook command analysed once.
+  const seen = new Map<string, Observed | null>();
+  const analysed = new Map<string, ReturnType<typeof analyzeCommand>>();
   const add = (inv: Invocation, command: string, logged: Observed["logged"], time: string) => {
-    const current = decide(policy, inv);
-    if (current.service === undefined) return;
-    if (opts.service !== undefined && current.service !== opts.service) return;
-    const key = `${current.service}\0${command}`;
-    const o = seen.get(key);
-    if (o) {
-      o.count++;
-      if (time > o.last) o.last = time;
-      if (logged === "deny" || (logged === "review" && o.logged === undefined)) o.logged = logged;
-    } else seen.set(key, { service: current.service, inv, command, current, logged, count: 1, last: time });
+    const key = `${inv.kind === "mcp" ? `mcp ${inv.server}` : "cli"}\0${command}`;
+    let o = seen.get(key);
+    if (o === undefined) {
+      const current = decide(policy, inv);
+      o =
+        current.service === undefined || (opts.service !== undefined && current.service !== opts.service)
+          ? null
+          : { service: current.service, inv, command, current, logged, count: 0, last: time };
+      seen.set(key, o);
+    }
+    if (o === null) return;
+    o.count++;
+    if (time > o.last) o.last = time;
+    if (logged === "deny" || (logged === "review" && o.logged === undefined)) o.logged = logged;
+  };
+  const analyse = (command: string) => {
+    let a = analysed.get(command);
+    if (a === undefined) analysed.set(command, (a = analyzeCommand(command)));
+    return a;
   };
   for (const e of entries) {
     if (opts.since !== undefined && Date.parse(e.time) < opts.since) continue;
@@ -71,7 +82,7 @@ export function observe(entries: readonly AuditEntry[], policy: Policy, opts: Su
       const inv: Invocation = { kind: "cli", binary: baseName(bin!), args };
       add(inv, [baseName(bin!), ...args].map(quote).join(" "), restrictive, e.time);
     } else if (e.event === "hook" && e.argv?.length === 1) {
-      const a = analyzeCommand(e.argv[0]!);
+      const a = analyse(e.argv[0]!);
       if (a.invalid !== undefined) continue;
       for (const inv of a.invocations) {
         if (inv.kind !== "cli") continue;
@@ -87,7 +98,7 @@ export function observe(entries: readonly AuditEntry[], policy: Policy, opts: Su
       add(inv, e.tool, restrictive, e.time);
     }
   }
-  return [...seen.values()];
+  return [...seen.values()].filter((o): o is Observed => o !== null);
 }
 
 function baseName(p: string): string {

@@ -144,3 +144,23 @@ describe("downscope audit --summary", () => {
     expect(r.stdout).toContain("gh repo delete x ?[2J?[31mhidden");
   });
 });
+
+describe("summarize", () => {
+  it("handles a full rotated set (more records than a call takes arguments)", async () => {
+    const { summarize } = await import("../../src/report/summary.js");
+    const t0 = Date.parse("2026-01-01T00:00:00Z");
+    const entries = Array.from({ length: 300_000 }, (_, i) => ({
+      time: new Date(t0 + i * 60_000).toISOString(),
+      event: "exec" as const,
+      service: "gh",
+      action: i % 10 === 0 ? ("deny" as const) : ("allow" as const),
+      prev: "",
+      mac: "",
+    }));
+    const s = summarize(entries);
+    expect(s.first).toBe("2026-01-01T00:00:00.000Z");
+    expect(s.totals).toMatchObject({ allow: 270_000, deny: 30_000 });
+    expect(s.bucket).toBe("day");
+    expect(s.timeline.length).toBe(209);
+  });
+});
