@@ -180,7 +180,8 @@ async function containmentFor(io: Io, file: string, existing: Obj): Promise<Cont
         },
       ]);
   if (
-    script.startsWith("/tmp/") ||
+    // Where a sandboxed command can write: the project, and Claude Code's TMPDIR (/tmp/claude-<uid>).
+    /^\/tmp\/claude-/.test(script) ||
     inside(resolve(io.cwd), dirname(dirname(script))) ||
     inside(script, resolve(io.cwd))
   )

@@ -17,7 +17,8 @@
  *   permissions.deny Read(…)/Edit(…) bind the file tools, which do not run
  *   in the sandbox.
  */
-import { dirname, isAbsolute, join } from "node:path";
+import { statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { KNOWN_TOKEN_VARS } from "../exec/env.js";
 import { runRoot } from "../exec/run-dir.js";
 import { protectedPaths, slotsDir, trustKeyPath } from "../hook/protected-paths.js";
@@ -71,58 +72,77 @@ export interface ContainSettings {
 export function containSettings(input: ContainInput): ContainSettings {
   const home = input.env.HOME ?? "";
   const fromHome = (rel: string) => join(home, rel);
-  const readDeny = new Set<string>([
-    ...CREDENTIAL_STORES.map(fromHome),
-    ...input.slotFiles,
-    slotsDir(input.env),
-    trustKeyPath(input.env),
-    join(configHome(input.env), "audit.key"),
-    cacheHome(input.env), // the credential cache and compiled policies
+  // path → whether it is a directory (a rule then covers what is below it, and install creates it if missing).
+  const readDeny = new Map<string, boolean>([
+    ...CREDENTIAL_STORES.map((rel) => [fromHome(rel), !STORE_FILES.has(rel)] as const),
+    ...input.slotFiles.map((f) => [f, false] as const),
+    [slotsDir(input.env), true],
+    [trustKeyPath(input.env), false],
+    [join(configHome(input.env), "audit.key"), false],
+    [cacheHome(input.env), true], // the credential cache and compiled policies
+    [runRoot(input.env), true], // the run directories downscope-exec (outside the sandbox) writes credential files into
   ]);
   for (const v of ["GOOGLE_APPLICATION_CREDENTIALS", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"]) {
     const p = input.env[v];
-    if (p && isAbsolute(p)) readDeny.add(p);
+    if (p && isAbsolute(p)) readDeny.set(p, false);
   }
-  for (const p of (input.env.KUBECONFIG ?? "").split(":")) if (isAbsolute(p)) readDeny.add(p);
-  // The run directories downscope-exec (outside the sandbox) writes credential files into.
-  readDeny.add(runRoot(input.env));
+  for (const p of (input.env.KUBECONFIG ?? "").split(":")) if (isAbsolute(p)) readDeny.set(p, false);
 
-  const writeDeny = new Set<string>([
-    configHome(input.env),
-    stateHome(input.env),
-    cacheHome(input.env),
-    dataHome(input.env),
-    fromHome(".claude"),
-    fromHome(".claude.json"),
+  const writeDeny = new Map<string, boolean>([
+    [configHome(input.env), true],
+    [stateHome(input.env), true],
+    [cacheHome(input.env), true],
+    [dataHome(input.env), true],
+    [fromHome(".claude"), true],
   ]);
-  for (const p of protectedPaths(input.env, "/nonexistent-project")) {
-    if (!p.path.startsWith("/nonexistent-project")) writeDeny.add(p.path);
-  }
+  for (const p of protectedPaths(input.env, "/nonexistent-project"))
+    if (!p.path.startsWith("/nonexistent-project") && !writeDeny.has(p.path))
+      writeDeny.set(p.path, isDirectory(p.path));
 
   const envVars = [...new Set([...CREDENTIAL_ENV, ...input.slotVars])].sort().map((name) => ({ name, mode: "deny" }));
-  const rule = (kind: "Read" | "Edit", p: string, dir: boolean) =>
+  const rule = (kind: "Read" | "Edit", [p, dir]: [string, boolean]) =>
     `${kind}(${ruleSpelling(p, home)}${dir ? "/**" : ""})`;
-  const isDir = (p: string) =>
-    !/\.(json|key|yaml|yml|tfrc\.json)$/.test(p) && !/(\.netrc|credentials|\.npmrc|\.pypirc)$/.test(p);
+  const sorted = (m: Map<string, boolean>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
   const denyRules = [
-    ...[...readDeny].sort().map((p) => rule("Read", p, isDir(p))),
-    ...[...writeDeny].sort().map((p) => rule("Edit", p, isDir(p))),
+    ...sorted(readDeny).map((e) => rule("Read", e)),
+    ...sorted(writeDeny).map((e) => rule("Edit", e)),
     "Edit(./.claude/settings.json)",
     "Edit(./.claude/settings.local.json)",
   ];
-  const preCreate = [...readDeny].filter((p) => isDir(p) && p.startsWith(`${home}/`) && home !== "");
+  const preCreate = sorted(readDeny)
+    .filter(([p, dir]) => dir && home !== "" && p.startsWith(`${home}/`))
+    .map(([p]) => p);
   return {
     sandbox: {
       enabled: true,
       failIfUnavailable: true,
       allowUnsandboxedCommands: false,
       excludedCommands: [`${input.exec} *`],
-      filesystem: { denyRead: [...readDeny].sort(), denyWrite: [...writeDeny].sort() },
+      filesystem: { denyRead: sorted(readDeny).map(([p]) => p), denyWrite: sorted(writeDeny).map(([p]) => p) },
       credentials: { envVars },
     },
     denyRules,
-    preCreate: preCreate.filter((p) => dirname(p) !== p),
+    preCreate,
   };
+}
+
+/** The credential stores above that are files, not directories. */
+const STORE_FILES = new Set([
+  ".docker/config.json",
+  ".netrc",
+  ".git-credentials",
+  ".config/git/credentials",
+  ".npmrc",
+  ".pypirc",
+  ".terraform.d/credentials.tfrc.json",
+]);
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return !/\.[a-z]+$/.test(p);
+  }
 }
 
 /** Permission-rule paths: `~/…` under the home, `//abs` for other absolute paths (a single `/` is relative to the settings file). */

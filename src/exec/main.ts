@@ -12,6 +12,7 @@ import { ConfigError, CredentialUnavailable, DownscopeError, errorMessage, Polic
 import { describeDecision } from "../policy/evaluate.js";
 import { envDiff, shellQuote } from "./env.js";
 import { planExec, type ExecPlan } from "./plan.js";
+import { containedState, inSandbox } from "../contain/state.js";
 import { createRunDir, removeRunDir } from "./run-dir.js";
 import { auditEvent, prepareAuditEvent } from "../audit/event.js";
 import { fingerprint } from "../credentials/token-sources.js";
@@ -215,6 +216,8 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
     return signalExitCode(exit.signal);
   } catch (e) {
     const code = report(e, io);
+    // Inside contained mode's sandbox the audit trail is read-only by design: nothing to record from here.
+    if (containedState(io.env) && inSandbox(io.env)) return code;
     await auditEvent(
       {
         event: "exec",

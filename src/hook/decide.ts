@@ -116,7 +116,7 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
   if (services.length > 0 && agentApproval) {
     return {
       decision: "deny",
-      reason: `downscope: the command sets ${APPROVAL_ENV} itself; approvals are created by the hook when a human approves, never written by the agent. Run the command without it.`,
+      reason: `downscope: the command ${/--approval\b/.test(command) ? "passes --approval" : `sets ${APPROVAL_ENV}`} itself; approvals are created by the hook when a human approves, never written by the agent. Run the command without it.`,
     };
   }
   for (const s of services) {

@@ -65,12 +65,13 @@ export function protectedPaths(env: Env, project: string): ProtectedPath[] {
     { path: cacheHome(env), secret: false, what: `${own} (compiled policies, credential cache)` },
     { path: dataHome(env), secret: false, what: `${own} (shims)` },
     { path: dirname(managedConfigPath(env)), secret: false, what: "downscope's managed policy" },
+    // The project's first: a relative `.claude/settings.json` names the project's file.
+    { path: join(project, ".claude", "settings.json"), secret: false, what: settings },
+    { path: join(project, ".claude", "settings.local.json"), secret: false, what: settings },
     { path: join(h, ".claude", "settings.json"), secret: false, what: settings },
     { path: join(h, ".claude", "settings.local.json"), secret: false, what: settings },
     { path: join(h, ".claude", "session-env"), secret: false, what: "Claude Code's session environment files" },
     { path: join(h, ".claude.json"), secret: false, what: "Claude Code's user config (MCP servers)" },
-    { path: join(project, ".claude", "settings.json"), secret: false, what: settings },
-    { path: join(project, ".claude", "settings.local.json"), secret: false, what: settings },
     { path: join(project, ".mcp.json"), secret: false, what: "the project's MCP servers" },
     { path: "/etc/claude-code", secret: false, what: "Claude Code's managed settings" },
     { path: join(h, ".aws", "config"), secret: false, what: "the AWS config holding downscope's profiles" },
@@ -153,7 +154,9 @@ export function decideFileWrite(
   return { decision: "deny", reason: selfDenyReason(`${tool} of ${displayPath(file, env)}`, hit) };
 }
 
-export function selfDenyReason(what: string, hit: ProtectedPath): string {
+export function selfDenyReason(what: string, hit: ProtectedPath, reads = false): string {
+  if (reads)
+    return `downscope: ${what} would read ${hit.what} (${hit.path}), a secret kept from the agent. Do not work around this: if you need something from it, ask the user.`;
   return `downscope: ${what} would change ${hit.what} (${hit.path}), which only the user may change. Do not work around this: tell the user what you wanted to change and why, and ask them to do it themselves.`;
 }
 

@@ -87,7 +87,7 @@ export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefin
   for (const r of a.redirections) {
     const hit = paths.hit(r.target, r.dynamic);
     if (hit && (r.writes || hit.p.secret) && hit.relation === "inside")
-      return deny(selfDenyReason(`the redirection ${r.writes ? "to" : "from"} ${r.target}`, hit.p));
+      return deny(selfDenyReason(`the redirection ${r.writes ? "to" : "from"} ${r.target}`, hit.p, !r.writes));
   }
   // `cd ~/.config/downscope && rm config.yaml`: a relative path after changing into a protected place.
   const into = a.invocations.find(
@@ -143,7 +143,7 @@ function judgeDownscope(inv: ShellInvocation, args: string[], paths: PathReader)
   if (args.some((x) => x === "--help" || x === "-h") && !inv.dynamicArgs) return undefined;
   if (sub !== undefined && READ_ONLY_SUBCOMMANDS.has(sub) && !inv.dynamicArgs) {
     const secret = args.map((x) => paths.hit(x, false)).find((h) => h?.p.secret);
-    if (secret) return deny(selfDenyReason(`\`${clip(inv.text)}\``, secret.p));
+    if (secret) return deny(selfDenyReason(`\`${clip(inv.text)}\``, secret.p, true));
     if (sub !== "cache" || args[1] === "clear" || args.length === 1) return undefined;
   }
   if (sub !== undefined && WRITES_NAMED_FILE.has(sub) && !inv.dynamicArgs) {
@@ -169,7 +169,7 @@ function judgePaths(inv: ShellInvocation, paths: PathReader): Denial | undefined
     if (hit === undefined) continue;
     const reader = READERS.has(inv.binary);
     if (hit.relation === "inside" && (!reader || hit.p.secret))
-      return deny(selfDenyReason(`\`${clip(inv.text)}\``, hit.p));
+      return deny(selfDenyReason(`\`${clip(inv.text)}\``, hit.p, reader));
     if (hit.relation === "ancestor" && REPLACERS.has(inv.binary))
       return deny(selfDenyReason(`\`${clip(inv.text)}\` (a directory that holds it)`, hit.p));
   }
