@@ -22,7 +22,11 @@ if (command === "hook" && (next === undefined || next === "--agent" || next.star
       process.stdout.write(`${JSON.stringify({ decision: "deny", reason })}\n`);
     } else {
       const answer = {
-        hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: reason },
+        hookSpecificOutput: {
+          hookEventName: "PreToolUse",
+          permissionDecision: "deny",
+          permissionDecisionReason: reason,
+        },
       };
       process.stdout.write(`${JSON.stringify(answer)}\n`);
     }

@@ -59,8 +59,7 @@ export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string })
   };
   switch (p.hook_event_name) {
     case "beforeShellExecution":
-      if (typeof p.command !== "string")
-        throw new PayloadError("the Cursor beforeShellExecution input has no command");
+      if (typeof p.command !== "string") throw new PayloadError("the Cursor beforeShellExecution input has no command");
       return { hook_event_name: "PreToolUse", tool_name: "Bash", tool_input: { command: p.command }, ...base };
     case "beforeMCPExecution": {
       if (typeof p.tool_name !== "string" || p.tool_name === "")
@@ -81,7 +80,8 @@ export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string })
         throw new PayloadError("the Cursor preToolUse input's tool_input is not an object");
       const i = input as Record<string, unknown>;
       const mapped = WRITE_TOOLS[p.tool_name];
-      if (mapped === undefined) return { hook_event_name: "PreToolUse", tool_name: p.tool_name, tool_input: i, ...base };
+      if (mapped === undefined)
+        return { hook_event_name: "PreToolUse", tool_name: p.tool_name, tool_input: i, ...base };
       const file = [i.file_path, i.path, i.target_file].find((v) => typeof v === "string");
       if (file === undefined) throw new PayloadError(`the Cursor ${p.tool_name} input names no file`);
       return { hook_event_name: "PreToolUse", tool_name: mapped, tool_input: { ...i, file_path: file }, ...base };
@@ -95,10 +95,10 @@ export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string })
 
 function mcpInput(raw: unknown): Record<string, unknown> {
   if (raw === undefined || raw === "") return {};
-  let v = raw;
+  let v: unknown = raw;
   if (typeof raw === "string") {
     try {
-      v = JSON.parse(raw);
+      v = JSON.parse(raw) as unknown;
     } catch {
       throw new PayloadError("the Cursor beforeMCPExecution tool_input is text but not JSON");
     }
@@ -190,9 +190,7 @@ export function cursorDeny(reason: string): ProtocolAnswer {
 
 /** A directory on PATH holds the shims (the agent's terminal starts from the same environment as its hooks). */
 export function shimsOnPathDirs(env: Env): boolean {
-  return (env.PATH ?? "")
-    .split(delimiter)
-    .some((d) => d !== "" && isAbsolute(d) && existsSync(join(d, SHIMS_MARKER)));
+  return (env.PATH ?? "").split(delimiter).some((d) => d !== "" && isAbsolute(d) && existsSync(join(d, SHIMS_MARKER)));
 }
 
 export const cursorProtocol: HookProtocol = {

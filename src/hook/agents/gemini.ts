@@ -35,7 +35,7 @@ export function parseGeminiPayload(text: string): HookPayload {
   const p = objectOf(text);
   if (p.hook_event_name !== undefined && p.hook_event_name !== "BeforeTool")
     throw new PayloadError(
-      `the hook input is a Gemini CLI ${String(p.hook_event_name)} event; \`downscope hook --agent gemini\` answers BeforeTool only`,
+      `the hook input is a Gemini CLI ${JSON.stringify(p.hook_event_name)} event; \`downscope hook --agent gemini\` answers BeforeTool only`,
     );
   if (typeof p.tool_name !== "string") throw new PayloadError("the Gemini CLI hook input has no tool_name");
   const input = p.tool_input ?? {};
@@ -67,7 +67,9 @@ export interface GeminiOutput {
 
 /** The answer, or undefined for "no opinion" (print nothing: Gemini CLI goes on with its own policy). */
 export function toGeminiOutput(result: HookResult): GeminiOutput | undefined {
-  const rewrite = (command: string) => ({ hookSpecificOutput: { hookEventName: "BeforeTool" as const, tool_input: { command } } });
+  const rewrite = (command: string) => ({
+    hookSpecificOutput: { hookEventName: "BeforeTool" as const, tool_input: { command } },
+  });
   switch (result.decision) {
     case "none":
       return undefined;
