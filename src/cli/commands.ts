@@ -37,13 +37,13 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./schema.js")).schema,
   },
   install: {
-    summary: "install downscope into a client (claude, aws, mcp)",
-    usage: "downscope install <claude|aws|mcp> [options]",
+    summary: "install downscope into a client (claude, cursor, gemini, aws, mcp)",
+    usage: "downscope install <claude|cursor|gemini|aws|mcp> [options]",
     load: async () => (await import("./install.js")).install,
   },
   uninstall: {
     summary: "remove exactly what install added",
-    usage: "downscope uninstall <claude|aws|mcp> [options]",
+    usage: "downscope uninstall <claude|cursor|gemini|aws|mcp> [options]",
     load: async () => (await import("./install.js")).uninstall,
   },
   hook: {
