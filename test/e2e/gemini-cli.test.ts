@@ -1,0 +1,142 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- recorded JSON of an external protocol */
+/**
+ * End to end with the real Gemini CLI and no network: a scripted Gemini API
+ * on loopback (test/e2e/fake-gemini.ts) asks for tool calls; Gemini CLI runs
+ * `downscope hook --agent gemini` from the project settings that `downscope
+ * install gemini --scope project` wrote. `--approval-mode yolo` matters:
+ * without it, headless Gemini CLI refuses a shell call by itself and a deny
+ * proves nothing; with it, only the hook can stop a call. A fake `gh` first on
+ * PATH records every call; downscope-exec (the real one) hands it the scoped token.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sandbox } from "../helpers/sandbox.js";
+import { startFakeGemini, functionResponses, type FunctionCall } from "./fake-gemini.js";
+import { ensureGemini } from "./gemini-cli.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const downscopeBin = join(root, "bin", "downscope.js");
+
+const policy = (ghPath: string) => `version: 1
+services:
+  gh:
+    binary_path: ${ghPath}
+    token_slots: { ro: { env_var: GH_TOKEN_RO, inject_as: GH_TOKEN } }
+    default_slot: ro
+    rules:
+      - { name: repo deletion denied, match: { command: [repo, delete] }, action: deny, reason: deleting repositories is not for agents }
+      - { name: pr merge needs a human, match: { command: [pr, merge] }, action: review }
+`;
+
+let gemini = "";
+beforeAll(() => {
+  if (!existsSync(join(root, "dist", "downscope.js")))
+    throw new Error("dist/downscope.js is missing: run `npm run build` (npm test does) before the end-to-end tests");
+  gemini = ensureGemini();
+});
+
+const shell = (command: string): FunctionCall => ({
+  name: "run_shell_command",
+  args: { command, description: "scripted" },
+});
+
+async function runGemini(calls: FunctionCall[], opts: { killAfterMs?: number } = {}) {
+  const api = await startFakeGemini(calls);
+  const sb = sandbox();
+  const log = join(sb.root, "gh.log");
+  const gh = sb.write(
+    "bin/gh",
+    `#!/bin/sh\nprintf '%s token=%s depth=%s\\n' "gh $*" "$GH_TOKEN" "$DOWNSCOPE_EXEC_DEPTH" >> '${log}'\necho fake-gh-output\n`,
+  );
+  chmodSync(gh, 0o755);
+  sb.write("home/.config/downscope/config.yaml", policy(gh));
+  // Headless auth with an API key; the key only ever reaches the loopback API.
+  sb.write("home/.gemini/settings.json", JSON.stringify({ security: { auth: { selectedType: "gemini-api-key" } } }));
+  spawnSync("git", ["init", "-q", "."], { cwd: sb.project });
+  const env: Record<string, string> = {
+    ...sb.env,
+    PATH: `${join(sb.root, "bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
+    GOOGLE_GEMINI_BASE_URL: api.url,
+    GEMINI_API_KEY: "dummy-e2e-key",
+    GEMINI_CLI_TRUST_WORKSPACE: "true",
+    GH_TOKEN_RO: "fake-gh-token-ro-123",
+  };
+  const inst = spawnSync(process.execPath, [downscopeBin, "install", "gemini", "--scope", "project"], {
+    cwd: sb.project,
+    env,
+    encoding: "utf8",
+  });
+  expect(inst.status, inst.stderr).toBe(0);
+  const args = [
+    gemini,
+    "-p",
+    "run the scripted calls",
+    "-m",
+    "gemini-2.5-flash",
+    "--approval-mode",
+    "yolo",
+    "--output-format",
+    "json",
+  ];
+  const child = spawn(process.execPath, args, { cwd: sb.project, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  let killed = false;
+  const timer =
+    opts.killAfterMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          killed = true;
+          child.kill("SIGKILL");
+        }, opts.killAfterMs);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearTimeout(timer);
+  await api.close();
+  const ghCalls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+  return { code, killed, stdout, stderr, responses: functionResponses(api), ghCalls, project: sb.project };
+}
+
+const text = (r: any) => JSON.stringify(r.response);
+
+describe("Gemini CLI end to end", () => {
+  it("a denied command never runs, and the model receives the deny reason", async () => {
+    const r = await runGemini([shell("gh repo delete o/r --yes")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.ghCalls).toEqual([]);
+    expect(r.responses).toHaveLength(1);
+    expect(text(r.responses[0])).toContain('denied by rule \\"repo deletion denied\\"');
+    expect(text(r.responses[0])).toContain("deleting repositories is not for agents");
+  });
+
+  it("an allowed command is rewritten to downscope-exec and gets the scoped token", async () => {
+    const r = await runGemini([shell("gh pr list --limit 3")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.ghCalls).toEqual(["gh pr list --limit 3 token=fake-gh-token-ro-123 depth=1"]);
+    expect(text(r.responses[0])).toContain("fake-gh-output");
+    expect(text(r.responses[0])).toContain("modified by a hook");
+  });
+
+  // Gemini CLI 0.61.0 headless waits for a confirmation no one can give: the call never runs.
+  it("a review command waits for Gemini CLI's confirmation (ask, even in YOLO mode) and never runs unconfirmed", async () => {
+    const r = await runGemini([shell("gh pr merge 12")], { killAfterMs: 8000 });
+    expect(r.killed).toBe(true);
+    expect(r.ghCalls).toEqual([]);
+    expect(r.responses).toEqual([]);
+  });
+
+  it("a command that calls no service, and a file write, run untouched", async () => {
+    const r = await runGemini([
+      shell("echo untouched > out.txt"),
+      { name: "write_file", args: { file_path: "written.txt", content: "hello\n" } },
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(r.project, "out.txt"), "utf8")).toBe("untouched\n");
+    expect(readFileSync(join(r.project, "written.txt"), "utf8")).toBe("hello\n");
+    expect(r.ghCalls).toEqual([]);
+  });
+});
