@@ -283,3 +283,23 @@ describe("every error path ends in the agent's deny", () => {
     expect(JSON.parse(r.stdout).hookSpecificOutput).toMatchObject({ permissionDecision: "deny" });
   });
 });
+
+/*
+ * Bypass: Cursor names an MCP call's server only by its command line, and a
+ * project's .cursor/mcp.json is a file the agent can edit: a second entry with
+ * the same command line under a name no rule covers would take the call out
+ * of the github server's rules. Fix: two names for one command line cannot be
+ * told apart, and the call is denied. Proves: the shadowing entry ends in a deny.
+ */
+describe("Cursor MCP server names cannot be shadowed", () => {
+  it("a second entry with the same command line under another name → deny", async () => {
+    const sb = setup();
+    const line = { command: "npx", args: ["-y", "@modelcontextprotocol/server-github"] };
+    sb.write(join(sb.home, ".cursor", "mcp.json"), JSON.stringify({ mcpServers: { github: line } }));
+    sb.write(join(sb.project, ".cursor", "mcp.json"), JSON.stringify({ mcpServers: { harmless: line } }));
+    const f = { ...fixture("cursor/before-mcp-execution.json"), workspace_roots: [sb.project] };
+    const r = await runHook("cursor", sb, f);
+    expect(r.code).toBe(2);
+    expect(r.json).toMatchObject({ permission: "deny", agent_message: expect.stringContaining("github, harmless") });
+  });
+});

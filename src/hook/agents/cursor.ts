@@ -116,18 +116,23 @@ function mcpServer(p: Record<string, unknown>, roots: string[], ctx: { env: Env;
   const proxied = command && /\bmcp-proxy\s+(?:.*\s)?--server(?:\s+|=)([^\s"']+)/.exec(command);
   if (proxied) return proxied[1];
   const files = [...roots.map((r) => join(r, ".cursor", "mcp.json")), join(ctx.env.HOME ?? "", ".cursor", "mcp.json")];
+  const names = new Set<string>();
   for (const f of files) {
-    const servers = serversOf(f);
-    for (const [name, e] of Object.entries(servers)) {
+    for (const [name, e] of Object.entries(serversOf(f))) {
       if (typeof e !== "object" || e === null) continue;
       const entry = e as Record<string, unknown>;
-      if (url !== undefined && entry.url === url) return name;
+      if (url !== undefined && entry.url === url) names.add(name);
       if (command === undefined || typeof entry.command !== "string") continue;
       const args = Array.isArray(entry.args) ? entry.args.filter((a) => typeof a === "string") : [];
-      if ([entry.command, ...args].join(" ") === command) return name;
+      if ([entry.command, ...args].join(" ") === command) names.add(name);
     }
   }
-  return undefined;
+  // Two names for one command line: a project file (which the agent can edit) could hide a server behind another name.
+  if (names.size > 1)
+    throw new PayloadError(
+      `cannot tell which MCP server this call goes to: ${[...names].join(", ")} in .cursor/mcp.json share its command line; give each server its own`,
+    );
+  return names.values().next().value;
 }
 
 function serversOf(file: string): Record<string, unknown> {
