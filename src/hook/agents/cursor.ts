@@ -130,7 +130,7 @@ function mcpServer(p: Record<string, unknown>, roots: string[], ctx: { env: Env;
   // Two names for one command line: a project file (which the agent can edit) could hide a server behind another name.
   if (names.size > 1)
     throw new PayloadError(
-      `cannot tell which MCP server this call goes to: ${[...names].join(", ")} in .cursor/mcp.json share its command line; give each server its own`,
+      `cannot tell which MCP server this call goes to: ${[...names].sort().join(", ")} in .cursor/mcp.json share its command line; give each server its own`,
     );
   return names.values().next().value;
 }
