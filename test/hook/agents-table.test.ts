@@ -109,6 +109,8 @@ describe("Cursor adapter: the command table", () => {
         } else {
           expect(json.permission).toBe("deny");
           expect(json.agent_message).toContain(`Run exactly this instead: ${cmd}`);
+          // Run as told, it is asked (still unreadable statically, but every service call now names downscope-exec).
+          expect(rerun(cmd).permission).toBe("ask");
         }
         break;
       }
