@@ -12,7 +12,7 @@
  */
 import { ConfigError, errorMessage } from "../errors.js";
 import { answerPayload } from "../hook/answer.js";
-import { claudeProtocol, PayloadError, type HookProtocol, type ProtocolAnswer } from "../hook/protocol.js";
+import { claudeProtocol, isPayloadError, type HookProtocol, type ProtocolAnswer } from "../hook/protocol.js";
 import type { Policy } from "../policy/policy.js";
 import type { Command, Io } from "./io.js";
 
@@ -123,7 +123,7 @@ export function failureReason(e: unknown, io: Io): string {
   if (io.env.DOWNSCOPE_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
   if (e instanceof ConfigError)
     return `downscope: the policy cannot be loaded, so commands are blocked until it is fixed:\n${e.message}\nFix the file (\`downscope lint\` checks it).`;
-  if (e instanceof PayloadError) return `downscope: ${e.message}`;
+  if (isPayloadError(e)) return `downscope: ${e.message}`;
   return `downscope: internal error (${errorMessage(e)}), so the command is blocked. Run \`downscope check -- <command>\` to see the decision, or set DOWNSCOPE_DEBUG=1 for details on stderr.`;
 }
 

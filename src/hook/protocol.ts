@@ -20,7 +20,14 @@ export interface HookPayload {
   tool_use_id?: string;
 }
 
-export class PayloadError extends Error {}
+/** Bad hook input. Matched by name too: each agent's adapter is its own bundle with its own copy of this class. */
+export class PayloadError extends Error {
+  override name = "PayloadError";
+}
+
+export function isPayloadError(e: unknown): e is PayloadError {
+  return e instanceof PayloadError || (e instanceof Error && e.name === "PayloadError");
+}
 
 export function parsePayload(text: string): HookPayload {
   let data: unknown;

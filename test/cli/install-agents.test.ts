@@ -171,6 +171,10 @@ describe("the installed Gemini CLI command fails closed when node cannot run it"
       .command;
     const r = spawnSync("/bin/sh", ["-c", command], { input: "not json", env: { ...sb.env }, encoding: "utf8" });
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ decision: "deny", reason: expect.stringContaining("not JSON") });
+    // The built bundles (hook.cjs + hook-gemini.cjs), as Gemini CLI runs them: a bad payload is named as such.
+    expect(JSON.parse(r.stdout)).toEqual({
+      decision: "deny",
+      reason: expect.stringMatching(/^downscope: the hook input is not JSON/),
+    });
   });
 });

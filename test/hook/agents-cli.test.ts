@@ -5,6 +5,7 @@
  * 0.61.0, Cursor's from its documentation) → the agent's answer and exit
  * code, and every error path → that agent's deny.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -301,5 +302,40 @@ describe("Cursor MCP server names cannot be shadowed", () => {
     const r = await runHook("cursor", sb, f);
     expect(r.code).toBe(2);
     expect(r.json).toMatchObject({ permission: "deny", agent_message: expect.stringContaining("github, harmless") });
+  });
+});
+
+describe("the built bundles (bin/downscope.js → dist/hook.cjs + dist/hook-<agent>.cjs)", () => {
+  const bin = join(import.meta.dirname, "..", "..", "bin", "downscope.js");
+  it.each([
+    [
+      "cursor",
+      2,
+      {
+        permission: "deny",
+        user_message: "downscope: the hook input is not a JSON object",
+        agent_message: "downscope: the hook input is not a JSON object",
+      },
+    ],
+    ["gemini", 0, { decision: "deny", reason: "downscope: the hook input is not a JSON object" }],
+  ] as const)("%s: a bad payload is a deny naming the payload, exit %d", (agent, code, answer) => {
+    const sb = setup();
+    const r = spawnSync(process.execPath, [bin, "hook", "--agent", agent], {
+      input: "[]",
+      env: sb.env,
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(code);
+    expect(JSON.parse(r.stdout)).toEqual(answer);
+  });
+  it("gemini: a real answer from the bundle", () => {
+    const sb = setup();
+    const r = spawnSync(process.execPath, [bin, "hook", "--agent", "gemini"], {
+      input: JSON.stringify(geminiShell("gh repo delete o/r", sb)),
+      env: sb.env,
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ decision: "deny", reason: expect.stringContaining("not for agents") });
   });
 });
