@@ -154,12 +154,10 @@ describe("downscope hook --agent gemini", () => {
 });
 
 describe("downscope hook --agent cursor", () => {
-  it("no service: permission allow, exit 0", async () => {
+  it("no service: no opinion ({}, so Cursor's own settings decide), exit 0", async () => {
     const sb = setup();
-    expect(await runHook("cursor", sb, cursorShell("ls -la", sb))).toMatchObject({
-      code: 0,
-      json: { permission: "allow" },
-    });
+    const r = await runHook("cursor", sb, cursorShell("ls -la", sb));
+    expect(r).toMatchObject({ code: 0, stdout: "{}\n" });
   });
   it("deny: permission deny, the reason to the agent and the user", async () => {
     const sb = setup();
@@ -174,7 +172,7 @@ describe("downscope hook --agent cursor", () => {
     const cmd = /Run exactly this instead: (.*)$/.exec(r.json.agent_message)![1]!;
     expect(cmd).toMatch(/downscope-exec(\.js'?)? gh pr list$/);
     // The agent runs what it was told: the hook lets it through.
-    expect((await runHook("cursor", sb, cursorShell(cmd, sb))).json).toEqual({ permission: "allow" });
+    expect((await runHook("cursor", sb, cursorShell(cmd, sb))).json).toEqual({});
   });
   it("review: deny with run-it-yourself (an approval cannot ride on an unchanged command)", async () => {
     const sb = setup();
@@ -197,10 +195,19 @@ describe("downscope hook --agent cursor", () => {
       permission: "ask",
     });
   });
-  it("a file write goes through the shared decision (Write), and is allowed when nothing objects", async () => {
+  it("a file write goes through the shared decision (Write), and has no opinion when nothing objects", async () => {
     const sb = setup();
     const f = { ...fixture("cursor/pre-tool-use-write.json"), workspace_roots: [sb.project], cwd: sb.project };
-    expect((await runHook("cursor", sb, f)).json).toEqual({ permission: "allow" });
+    expect((await runHook("cursor", sb, f)).json).toEqual({});
+  });
+  it("the server named by the payload (mcp_server_name) wins", async () => {
+    const sb = setup();
+    const f = {
+      ...fixture("cursor/before-mcp-execution.json"),
+      mcp_server_name: "github",
+      workspace_roots: [sb.project],
+    };
+    expect((await runHook("cursor", sb, f)).json).toMatchObject({ permission: "deny" });
   });
 });
 

@@ -5,8 +5,9 @@
  *   - beforeShellExecution {command, cwd, workspace_roots, conversation_id, …}
  *     → Bash (tool_input.command);
  *   - beforeMCPExecution {tool_name, tool_input (an object or its JSON text),
- *     command | url} → mcp__<server>__<tool>, the server named by
- *     `downscope mcp-proxy --server NAME` in the command or found by its
+ *     command | url} → mcp__<server>__<tool>, the server named by the
+ *     payload (mcp_server_name, where Cursor sends it), by
+ *     `downscope mcp-proxy --server NAME` in the command, or found by its
  *     command line / url in .cursor/mcp.json or ~/.cursor/mcp.json; a server
  *     not found keeps `MCP:<tool>`, which no policy service matches;
  *   - preToolUse for the file-writing tools {tool_name, tool_input} → Write
@@ -110,7 +111,8 @@ function mcpInput(raw: unknown): Record<string, unknown> {
 
 /** Which MCP server a Cursor MCP call goes to; undefined when it cannot be told. */
 function mcpServer(p: Record<string, unknown>, roots: string[], ctx: { env: Env; cwd: string }): string | undefined {
-  for (const k of ["server_name", "server"]) if (typeof p[k] === "string" && p[k] !== "") return p[k];
+  for (const k of ["mcp_server_name", "server_name", "server"])
+    if (typeof p[k] === "string" && p[k] !== "") return p[k];
   const command = typeof p.command === "string" ? p.command : undefined;
   const url = typeof p.url === "string" ? p.url : undefined;
   const proxied = command && /\bmcp-proxy\s+(?:.*\s)?--server(?:\s+|=)([^\s"']+)/.exec(command);
@@ -145,7 +147,7 @@ function serversOf(file: string): Record<string, unknown> {
 }
 
 export interface CursorOutput {
-  permission: "allow" | "deny" | "ask";
+  permission?: "allow" | "deny" | "ask";
   user_message?: string;
   agent_message?: string;
 }
@@ -153,19 +155,20 @@ export interface CursorOutput {
 const APPROVAL_ENV = "DOWNSCOPE_APPROVAL";
 
 /**
- * The answer. Cursor has no "no opinion" answer for a hook installed with
- * failClosed (an empty answer counts as a failure), so "none" is allow: the
- * call goes on to Cursor's own permission settings as if there were no hook.
+ * The answer. "No opinion" is `{}`: valid JSON (a hook installed with
+ * failClosed must answer some), and no `permission`, so Cursor's own
+ * approval settings decide as if there were no hook. `permission: "allow"`
+ * is kept for what the Claude Code hook auto-approves (settings.auto_approve).
  */
 export function toCursorOutput(result: HookResult, shimsOnPath: boolean): CursorOutput {
-  const say = (permission: CursorOutput["permission"], m: string): CursorOutput => ({
+  const say = (permission: NonNullable<CursorOutput["permission"]>, m: string): CursorOutput => ({
     permission,
     user_message: m,
     agent_message: m,
   });
   switch (result.decision) {
     case "none":
-      return { permission: "allow" };
+      return {};
     case "deny":
       return say("deny", result.reason);
     case "ask":
@@ -179,7 +182,7 @@ export function toCursorOutput(result: HookResult, shimsOnPath: boolean): Cursor
     case "allow":
     case "rewrite":
       // The shims on PATH route the unchanged command through downscope-exec.
-      if (shimsOnPath) return { permission: "allow" };
+      if (shimsOnPath) return result.decision === "allow" ? { permission: "allow" } : {};
       return say("deny", `${result.reason}. ${rerun(result.command)}`);
   }
 }
