@@ -249,6 +249,15 @@ describe("every error path ends in the agent's deny", () => {
         : { hook_event_name: "BeforeTool", tool_input: [] };
     expectDeny(agent, await runHook(agent, setup(), p), /command|tool_name|tool_input/);
   });
+  it("gemini: an MCP tool without mcp_context (its server cannot be told from the name)", async () => {
+    const f = fixture("gemini/mcp.json");
+    const { mcp_context: _drop, ...noContext } = f;
+    expectDeny(
+      "gemini",
+      await runHook("gemini", setup(), noContext),
+      /cannot tell which MCP server "mcp_fs_list_directory"/,
+    );
+  });
   it.each(agents)("%s: a broken policy", async (agent) => {
     const sb = setup("version: 1\nservices: [\n");
     const p = agent === "cursor" ? cursorShell("gh pr list", sb) : geminiShell("gh pr list", sb);

@@ -48,7 +48,11 @@ export function parseGeminiPayload(text: string): HookPayload {
     if (typeof m.server_name !== "string" || typeof m.tool_name !== "string" || m.server_name === "")
       throw new PayloadError("the Gemini CLI hook input's mcp_context has no server_name or tool_name");
     toolName = `mcp__${m.server_name}__${m.tool_name}`;
-  }
+  } else if (p.tool_name.startsWith("mcp_"))
+    // `mcp_<server>_<tool>` cannot be split when either name holds "_": without mcp_context the server is unknown.
+    throw new PayloadError(
+      `cannot tell which MCP server ${JSON.stringify(p.tool_name)} belongs to (the Gemini CLI hook input has no mcp_context)`,
+    );
   return {
     hook_event_name: "PreToolUse",
     tool_name: toolName,
