@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- recorded JSON of an external protocol */
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- recorded JSON of an external protocol */
 /**
  * End to end with the real Gemini CLI and no network: a scripted Gemini API
  * on loopback (test/e2e/fake-gemini.ts) asks for tool calls; Gemini CLI runs
@@ -98,7 +98,16 @@ async function runGemini(calls: FunctionCall[], opts: { killAfterMs?: number } =
   clearTimeout(timer);
   await api.close();
   const ghCalls = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
-  return { code, killed, stdout, stderr, responses: functionResponses(api), ghCalls, project: sb.project };
+  // What the hook decided, from the audit trail it writes for every call that involves a service.
+  const auditFile = join(sb.env.XDG_STATE_HOME!, "downscope", "audit.jsonl");
+  const hookEvents = existsSync(auditFile)
+    ? readFileSync(auditFile, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((e: any) => e.event === "hook")
+    : [];
+  return { code, killed, stdout, stderr, responses: functionResponses(api), ghCalls, hookEvents, project: sb.project };
 }
 
 const text = (r: any) => JSON.stringify(r.response);
@@ -108,6 +117,7 @@ describe("Gemini CLI end to end", () => {
     const r = await runGemini([shell("gh repo delete o/r --yes")]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.ghCalls).toEqual([]);
+    expect(r.hookEvents.map((e: any) => e.action)).toEqual(["deny"]);
     expect(r.responses).toHaveLength(1);
     expect(text(r.responses[0])).toContain('denied by rule \\"repo deletion denied\\"');
     expect(text(r.responses[0])).toContain("deleting repositories is not for agents");
@@ -125,6 +135,8 @@ describe("Gemini CLI end to end", () => {
   it("a review command waits for Gemini CLI's confirmation (ask, even in YOLO mode) and never runs unconfirmed", async () => {
     const r = await runGemini([shell("gh pr merge 12")], { killAfterMs: 8000 });
     expect(r.killed).toBe(true);
+    // The hook ran and answered ask; Gemini CLI was still waiting for the confirmation when it was stopped.
+    expect(r.hookEvents.map((e: any) => [e.action, e.argv])).toEqual([["ask", ["gh pr merge 12"]]]);
     expect(r.ghCalls).toEqual([]);
     expect(r.responses).toEqual([]);
   });
