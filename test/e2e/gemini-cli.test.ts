@@ -81,19 +81,23 @@ async function runGemini(calls: FunctionCall[], opts: { killAfterMs?: number } =
     "--output-format",
     "json",
   ];
-  const child = spawn(process.execPath, args, { cwd: sb.project, env, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: Gemini CLI relaunches itself in a child node, and a stopped run must take both down.
+  const child = spawn(process.execPath, args, {
+    cwd: sb.project,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   let killed = false;
-  const timer =
-    opts.killAfterMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          killed = true;
-          child.kill("SIGKILL");
-        }, opts.killAfterMs);
+  // Never left running: a run that hangs is stopped (and then fails its exit-code check) before the test times out.
+  const timer = setTimeout(() => {
+    killed = true;
+    process.kill(-child.pid!, "SIGKILL");
+  }, opts.killAfterMs ?? 40_000);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearTimeout(timer);
   await api.close();
