@@ -55,5 +55,5 @@ export function downscopeHook(opts: DownscopeHookOptions = {}): HookCallback {
 
 /** `options.hooks` for query(): the downscope callback on Bash and every MCP tool. */
 export function downscopeHooks(opts: DownscopeHookOptions = {}): Partial<Record<HookEvent, HookCallbackMatcher[]>> {
-  return { PreToolUse: [{ matcher: "Bash|mcp__.*", hooks: [downscopeHook(opts)] }] };
+  return { PreToolUse: [{ matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit|mcp__.*", hooks: [downscopeHook(opts)] }] };
 }

@@ -49,6 +49,15 @@ export class CredentialUnavailable extends DownscopeError {
   override readonly exitCode = 77;
 }
 
+/**
+ * A change only a person may make (trust, install, uninstall, init) was not
+ * confirmed at the terminal: there was none, or the answer was not `yes`.
+ * Nothing was changed.
+ */
+export class NotConfirmed extends DownscopeError {
+  override readonly exitCode = 77;
+}
+
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);

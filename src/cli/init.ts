@@ -13,6 +13,7 @@ import { PROJECT_CONFIG } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import type { Config } from "../policy/schema.js";
 import type { Command } from "./io.js";
+import { confirmByPerson, dropYes } from "./confirm.js";
 import { pinTrust } from "./trust.js";
 
 export const TEMPLATES = ["readonly", "developer", "strict"] as const;
@@ -25,7 +26,7 @@ export const init: Command = async (argv, io) => {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      args: dropYes(argv, io),
       options: {
         template: { type: "string", default: "developer" },
         services: { type: "string" },
@@ -51,9 +52,13 @@ export const init: Command = async (argv, io) => {
 
   const parsed = parseConfig(text, target);
   if (!parsed.ok) throw new ConfigError(parsed.issues); // a bug in the template: say so, write nothing
+  await confirmByPerson(io, {
+    command: "downscope init",
+    details: `downscope init writes ${target}${values.ci ? ` and ${workflow}` : ""} and trusts the policy, so its rules may grant credentials:\n\n${text}`,
+  });
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, text);
-  pinTrust(target, io.env);
+  pinTrust(target, io.env, text);
   io.stderr(`downscope: wrote ${target} from the ${template} template and trusted it\n`);
   if (values.ci) {
     mkdirSync(dirname(workflow), { recursive: true });

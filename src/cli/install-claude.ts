@@ -3,8 +3,10 @@
  * `downscope uninstall claude …`: merge downscope's hooks into Claude Code's
  * settings (https://docs.claude.com/en/docs/claude-code/settings,
  * https://docs.claude.com/en/docs/claude-code/hooks):
- *   - PreToolUse, matcher `Bash` (plus `mcp__.*` when the policy has MCP
- *     services) → `downscope hook`, with a timeout above the hook's own deadline;
+ *   - PreToolUse, matcher `Bash` and the file-writing tools (Write, Edit,
+ *     MultiEdit, NotebookEdit: writes to downscope's own files and to these
+ *     settings are denied), plus `mcp__.*` when the policy has MCP services →
+ *     `downscope hook`, with a timeout above the hook's own deadline;
  *   - SessionStart → `downscope session-start` (puts the shims first on PATH
  *     through CLAUDE_ENV_FILE).
  * Idempotent; keeps every other key and hook; backs the file up; shows a diff
@@ -22,6 +24,10 @@ import { quote } from "../shell/quote.js";
 import { formatShimsReport } from "../exec/shims.js";
 import type { Command, Io } from "./io.js";
 import { ensureShims } from "./shims.js";
+
+/** The PreToolUse matcher: Bash, the file-writing tools, and MCP tools when the policy has MCP services. */
+export const HOOK_MATCHER = "Bash|Write|Edit|MultiEdit|NotebookEdit";
+export const HOOK_MATCHER_MCP = `${HOOK_MATCHER}|mcp__.*`;
 
 /** Seconds Claude Code waits for the hook; the hook's own deadline (4 s by default) fires first. */
 export const HOOK_TIMEOUT_SECONDS = 10;
@@ -105,7 +111,7 @@ export function addOurs(settings: Obj, opts: { mcp: boolean }): void {
       : (settings.hooks = {});
   const pre = Array.isArray(hooks.PreToolUse) ? hooks.PreToolUse : (hooks.PreToolUse = []);
   pre.push({
-    matcher: opts.mcp ? "Bash|mcp__.*" : "Bash",
+    matcher: opts.mcp ? HOOK_MATCHER_MCP : HOOK_MATCHER,
     hooks: [{ type: "command", command: cmds.hook, timeout: HOOK_TIMEOUT_SECONDS }],
   });
   const start = Array.isArray(hooks.SessionStart) ? hooks.SessionStart : (hooks.SessionStart = []);
@@ -183,7 +189,7 @@ export const uninstall: Command = async (argv, io) => {
   if (backup !== undefined) {
     const reinstalled = readSettingsText(backup);
     if (reinstalled !== undefined) {
-      addOurs(reinstalled, { mcp: text.includes('"Bash|mcp__.*"') });
+      addOurs(reinstalled, { mcp: text.includes("mcp__.*") });
       if (format(reinstalled, backup) === text) next = backup;
     }
   } else if (Object.keys(obj).length === 0) next = undefined; // install created the file

@@ -3,9 +3,14 @@
  * lives in its own module (install-claude.ts, install-cursor.ts,
  * install-gemini.ts, install-aws.ts, install-mcp.ts)
  * and is imported only when named.
+ *
+ * Installing and uninstalling change what the agent may do, so a person
+ * confirms at the terminal after seeing the target's own `--dry-run` diff
+ * (src/cli/confirm.ts); `--dry-run` itself asks nothing and changes nothing.
  */
 import { UsageError } from "../errors.js";
-import type { Command } from "./io.js";
+import { confirmByPerson, dropYes } from "./confirm.js";
+import type { Command, Io } from "./io.js";
 
 type Target = { summary: string; load: () => Promise<{ install: Command; uninstall: Command }> };
 
@@ -47,7 +52,18 @@ function dispatch(kind: "install" | "uninstall"): Command {
       );
     }
     const mod = await entry.load();
-    return mod[kind](rest, io);
+    const args = dropYes(rest, io);
+    if (!args.includes("--dry-run")) {
+      let shown = "";
+      const preview: Io = { ...io, stdout: (t) => void (shown += t), stderr: (t) => void (shown += t) };
+      const code = await mod[kind]([...args, "--dry-run"], preview);
+      if (code !== 0) {
+        io.stderr(shown);
+        return code;
+      }
+      await confirmByPerson(io, { command: `downscope ${kind} ${target}`, details: shown });
+    }
+    return mod[kind](args, io);
   };
 }
 

@@ -22,6 +22,17 @@ export interface Io {
    * reader of stdout has gone: long-running commands clean up their children.
    */
   onTerminate?: (handler: (signal: NodeJS.Signals) => void) => void;
+  /**
+   * The controlling terminal (/dev/tty), for confirmations only a person may
+   * give (src/cli/confirm.ts); undefined when the process has none. Never
+   * stdin: a piped `yes` is not a person.
+   */
+  terminal?: () => Terminal | undefined;
+}
+
+export interface Terminal {
+  /** Writes `prompt` to the terminal and returns the line typed (without the newline), or undefined at end of input. */
+  ask(prompt: string): string | undefined;
 }
 
 export type Command = (argv: string[], io: Io) => Promise<number>;
@@ -40,6 +51,7 @@ export function processIo(opts: { sync?: boolean } = {}): Io {
     stderr: opts.sync ? (t) => writeAll(2, t) : (t) => void process.stderr.write(t),
     stdin: readStdin,
     stdinStream: () => process.stdin,
+    terminal: openTerminal,
     onTerminate: (handler) => {
       let fired = false;
       const fire = (s: NodeJS.Signals) => {
@@ -134,4 +146,32 @@ function readUntilEnd(fd: number): Promise<string> {
     };
     pump();
   });
+}
+
+/** The controlling terminal, or undefined (ENXIO: no controlling terminal; ENOENT: no /dev/tty). */
+function openTerminal(): Terminal | undefined {
+  let fd: number;
+  try {
+    fd = openSync("/dev/tty", "r+");
+  } catch {
+    return undefined;
+  }
+  return {
+    ask(prompt) {
+      try {
+        writeAll(fd, prompt);
+        const buf = Buffer.alloc(1);
+        const bytes: number[] = [];
+        for (;;) {
+          const n = readSync(fd, buf, 0, 1, null);
+          if (n === 0) return bytes.length > 0 ? Buffer.from(bytes).toString("utf8") : undefined;
+          if (buf[0] === 0x0a) return Buffer.from(bytes).toString("utf8").replace(/\r$/, "");
+          bytes.push(buf[0]!);
+          if (bytes.length > 4096) return undefined;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { defaultShimsDir, formatShimsReport, installShims, type ShimsReport } fr
 import { packageRoot } from "../package-root.js";
 import { loadPolicy } from "../policy/load.js";
 import { serviceBinaries } from "../policy/policy.js";
+import { confirmByPerson, dropYes } from "./confirm.js";
 import type { Command, Io } from "./io.js";
 
 /** Shims for the configured services, in dir (default $XDG_DATA_HOME/downscope/shims). */
@@ -26,12 +27,17 @@ export async function ensureShims(io: Io, dir?: string, repin = false): Promise<
 
 export const shims: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: dropYes(argv, io),
     options: { dir: { type: "string" }, repin: { type: "boolean" } },
     allowPositionals: true,
   });
   if (positionals[0] !== "install" || positionals.length !== 1)
     throw new UsageError("usage: downscope shims install [--dir D] [--repin]");
+  const dir = values.dir === undefined ? defaultShimsDir(io.env) : resolve(io.cwd, values.dir);
+  await confirmByPerson(io, {
+    command: "downscope shims install",
+    details: `downscope shims install writes the shims in ${dir} and ${values.repin ? "pins the real binaries again (replacing the pins)" : "pins the real binaries it finds on PATH that have no pin yet"}; credentials go only to pinned binaries.`,
+  });
   const report = await ensureShims(
     io,
     values.dir === undefined ? undefined : resolve(io.cwd, values.dir),

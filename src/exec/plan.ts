@@ -128,7 +128,7 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
   }
   if (grant === undefined)
     throw new CredentialUnavailable(
-      `${decision.service}: no trusted layer configures a credential for it, so it cannot run (${decision.notes.join("; ") || "run `downscope trust` on the project policy, or configure the service in your user config"})`,
+      `${decision.service}: no trusted layer configures a credential for it, so it cannot run (${decision.notes.join("; ") || "the user must review the project policy and trust it (`downscope trust`, in their own terminal), or configure the service in their user config; ask them"})`,
     );
 
   const pins = readPins(req.env);

@@ -14,7 +14,9 @@ import { loadPolicy } from "../policy/load.js";
 import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
 import { mayInvolveService } from "../shell/prefilter.js";
 import type { HookResult } from "./decide.js";
+import { decideFileWrite, FILE_WRITE_TOOLS, projectDir } from "./protected-paths.js";
 import type { HookPayload } from "./protocol.js";
+import { mayTouchSelf } from "./self-protect.js";
 
 export interface AnswerOptions {
   env: Env;
@@ -35,15 +37,29 @@ export interface AnswerOptions {
 export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
   const cwd = payload.cwd && isAbsolute(payload.cwd) ? payload.cwd : opts.cwd;
   const isBash = payload.tool_name === "Bash";
+  // File tools: only writes to downscope's own files and hook settings are looked at (no policy, no parser).
+  if (FILE_WRITE_TOOLS.has(payload.tool_name))
+    return decideFileWrite(payload.tool_name, payload.tool_input, opts.env, cwd);
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
+  const command = payload.tool_input.command;
+  // Self-protection first, whatever the policy says or whether it loads (src/hook/self-protect.ts).
+  if (isBash && typeof command === "string" && mayTouchSelf(command, selfGateExtra(opts.env))) {
+    const { answerSelf } = await import("./service.js");
+    const self = await answerSelf(command, opts.env, cwd, projectDir(opts.env, cwd));
+    if (self !== undefined) return self;
+  }
   const policy = await loadPolicy({ cwd, env: opts.env });
   opts.onDeadline?.(settingsOf(policy).hookDeadlineMs);
   opts.onPolicy?.(policy);
-  const command = payload.tool_input.command;
   if (isBash && typeof command !== "string") return { decision: "none" };
   // Fast path (proven against the full analysis in test/shell/prefilter.test.ts):
   // a plain command naming no service, shell or wrapper needs no parser.
   if (isBash && !mayInvolveService(command as string, serviceBinaries(policy))) return { decision: "none" };
   const { answerService } = await import("./service.js");
   return answerService(payload, policy, cwd, opts.env, opts.shimsFromPathOnly === true);
+}
+
+/** The home directory's absolute spelling also names protected paths (`/home/me/.config/…`). */
+function selfGateExtra(env: Env): string[] {
+  return env.HOME ? [env.HOME] : [];
 }

@@ -17,6 +17,7 @@ import { quote } from "../shell/quote.js";
 import { analyzeSimple } from "../shell/simple.js";
 import { decideBash, decideMcp, type HookContext, type HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
+import { decideSelf } from "./self-protect.js";
 
 export { auditEvent } from "../audit/event.js";
 
@@ -45,13 +46,42 @@ export async function answerService(
 }
 
 /**
+ * Self-protection for a Bash command the cheap gate flagged: deny, or
+ * undefined to go on to the policy. A command that cannot be parsed is
+ * denied here (it names downscope or a protected path and cannot be checked).
+ */
+export async function answerSelf(
+  command: string,
+  env: Env,
+  cwd: string,
+  project: string,
+): Promise<HookResult | undefined> {
+  const a = (await analyzer(command))(command);
+  if (a.errors.length > 0)
+    return {
+      decision: "deny",
+      reason: `downscope: cannot parse this command (${a.errors[0]}); write it in plain Bash syntax so it can be checked`,
+    };
+  return decideSelf(a, { env, cwd, project });
+}
+
+/**
  * The shell analysis for `command`: a plain command is read without the
  * parser (src/shell/simple.ts, proven equal to the full analysis wherever it
  * answers); anything else loads the parser (dist/shell.cjs).
  */
+let lastAnalysis: { text: string; a: ReturnType<typeof analyzeShell> } | undefined;
+
 async function analyzer(command: string): Promise<typeof analyzeShell> {
   const simple = analyzeSimple(command);
-  if (simple === undefined) return (await import("../shell/analyze.js")).analyzeShell;
+  if (simple === undefined) {
+    const { analyzeShell } = await import("../shell/analyze.js");
+    // The self-protection check and the decision analyse the same text: parse it once.
+    return (text) => {
+      if (lastAnalysis?.text !== text) lastAnalysis = { text, a: analyzeShell(text) };
+      return lastAnalysis.a;
+    };
+  }
   return (text) => {
     // decide.ts analyses the command it was given, once; anything else is a bug, and the hook then denies.
     if (text !== command) throw new Error("shell analysis asked for another text than the hook's command");

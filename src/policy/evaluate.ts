@@ -90,7 +90,7 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
     .filter((f) => !f.layer.trusted)
     .map(
       (f) =>
-        `${f.layer.name} config ${f.layer.file} is not trusted (${f.layer.untrustedReason ?? "not trusted"}): its rules can only restrict; run \`downscope trust\` to let it grant credentials`,
+        `${f.layer.name} config ${f.layer.file} is not trusted (${f.layer.untrustedReason ?? "not trusted"}): its rules can only restrict. Only the user can let it grant credentials, by reviewing it and running \`downscope trust\` in their own terminal: ask them; do not run it yourself`,
     );
 
   const results: LayerResult[] = found.map((f) => evaluateLayer(f.layer, f.name, f.service, inv, ctx));

@@ -285,6 +285,12 @@ export const SettingsSchema = z
       .optional()
       .describe("Hook: what to do with a command whose name cannot be known statically (default ask)."),
     hook_deadline_ms: z.number().int().min(100).max(60000).optional(),
+    admin_without_terminal: z
+      .boolean()
+      .optional()
+      .describe(
+        "Managed layer only (a root-owned /etc/downscope/config.yaml): let trust, install, uninstall, init and shims install run without a person confirming at a terminal, for provisioning scripts. Ignored in any other layer, since the agent could write those.",
+      ),
     cache_margin_seconds: z.number().int().min(0).max(3600).optional(),
     audit: z
       .strictObject({

@@ -64,8 +64,19 @@ export interface Definition {
   pos: number;
 }
 
+/** A redirection's target: where a command writes (`>`, `>>`, `&>`, …) or reads (`<`). */
+export interface Redirection {
+  target: string;
+  /** The target is not known statically (an expansion or a glob). */
+  dynamic: boolean;
+  writes: boolean;
+  pos: number;
+}
+
 export interface ShellAnalysis {
   invocations: ShellInvocation[];
+  /** Redirections to or from files (fd duplications and /dev/null left out). */
+  redirections: Redirection[];
   unresolved: Unresolved[];
   envChanges: EnvChange[];
   definitions: Definition[];
@@ -81,6 +92,7 @@ const MAX_DEPTH = 8;
 export function analyzeShell(text: string): ShellAnalysis {
   const out: ShellAnalysis = {
     invocations: [],
+    redirections: [],
     unresolved: [],
     envChanges: [],
     definitions: [],
@@ -135,7 +147,11 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
     if (node.type === "Command") simpleCommand(node, source, direct);
     else if (node.type === "Function")
       out.definitions.push({ kind: "function", name: node.name.value, pos: at(node.pos) });
-    else if (node.type === "Redirect" && writesFile(node.operator, node.target)) out.writesFiles = true;
+    else if (node.type === "Redirect") {
+      if (writesFile(node.operator, node.target)) out.writesFiles = true;
+      const r = redirection(node.operator, node.target, at(node.pos));
+      if (r) out.redirections.push(r);
+    }
     forEachChild(node, (c) => visit(c, source, direct));
   };
 
@@ -305,6 +321,20 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
           if (after.length > 0) {
             if (after.some((a) => a.dynamic)) return void unresolved("watch with a non-literal command", f);
             nested(after.map((a) => a.value).join(" "), f, "watch");
+          }
+          return;
+        }
+        case "script": {
+          // util-linux script(1): `script -c 'command' [file]` runs the string in a shell.
+          emit(cmd, rest, f);
+          for (let i = 0; i < rest.length; i++) {
+            const v = rest[i]!.value;
+            if (v === "-c" || v === "--command" || (/^-[a-zA-Z]+$/.test(v) && v.endsWith("c"))) {
+              const s = rest[i + 1];
+              if (s) nestedOrUnresolved(s.value, s.dynamic, "script -c", f);
+              return;
+            }
+            if (v.startsWith("--command=")) return nestedOrUnresolved(v.slice(10), rest[i]!.dynamic, "script -c", f);
           }
           return;
         }
@@ -580,6 +610,13 @@ function writesFile(operator: string, target: Word | undefined): boolean {
   if (target.value === "/dev/null") return false;
   if ((operator === ">&" || operator === "<&") && /^(\d+|-)$/.test(target.value)) return false;
   return true;
+}
+
+function redirection(operator: string, target: Word | undefined, pos: number): Redirection | undefined {
+  if (target === undefined || target.value === "/dev/null") return undefined;
+  if (/^(\d+|-)$/.test(target.value) && operator.endsWith("&")) return undefined; // 2>&1, <&-
+  if (operator === "<<" || operator === "<<-" || operator === "<<<") return undefined; // here-docs and strings
+  return { target: target.value, dynamic: isDynamic(target.parts), writes: writesFile(operator, target), pos };
 }
 
 export function basename(p: string): string {

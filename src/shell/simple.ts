@@ -74,5 +74,13 @@ export function analyzeSimple(text: string): ShellAnalysis | undefined {
       text: text.slice(cmd.pos, last.pos + last.value.length),
     });
   }
-  return { invocations, unresolved: [], envChanges: [], definitions: [], writesFiles: false, errors: [] };
+  return {
+    invocations,
+    redirections: [],
+    unresolved: [],
+    envChanges: [],
+    definitions: [],
+    writesFiles: false,
+    errors: [],
+  };
 }

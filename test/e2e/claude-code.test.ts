@@ -8,12 +8,13 @@
  * only the hook can stop a command. A fake `gh` first on PATH records every
  * call; downscope-exec (the real one) hands it the scoped token.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sandbox } from "../helpers/sandbox.js";
+import { runWithTty } from "../helpers/with-tty.js";
 import { ensureClaude } from "./claude-cli.js";
 import { startFakeApi } from "./fake-anthropic.js";
 
@@ -63,10 +64,10 @@ async function runClaude(command: string, how: { plugin?: boolean } = {}) {
   const args = ["-p", "run the scripted command", "--allowedTools", "Bash", "--output-format", "json"];
   if (how.plugin) args.push("--plugin-dir", root);
   else {
-    const inst = spawnSync(process.execPath, [downscopeBin, "install", "claude", "--scope", "project"], {
+    // A person installs it, confirming at a terminal.
+    const inst = runWithTty(process.execPath, [downscopeBin, "install", "claude", "--scope", "project"], {
       cwd: sb.project,
       env,
-      encoding: "utf8",
     });
     expect(inst.status, inst.stderr).toBe(0);
   }

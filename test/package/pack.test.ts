@@ -1,14 +1,19 @@
 /**
  * The published package works on its own: `npm pack`, install the tarball into
- * an empty directory (offline, from the npm cache that `npm ci` filled — tests
- * touch no network), then run the demo, `check`, `downscope-exec` and a shim
- * from the installed copy with nothing else on hand.
+ * an empty directory, then run the demo, `check`, `downscope-exec` and a shim
+ * from the installed copy with nothing else on hand. The install prefers the
+ * npm cache that `npm ci` filled; `npm ci` caches tarballs but not the
+ * registry's package documents, which resolving the tarball's dependencies
+ * needs, so on a fresh machine those come from the registry (the same one
+ * `npm ci` uses; nothing else is reached). Everything the installed copy runs
+ * afterwards is offline.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runWithTty } from "../helpers/with-tty.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 let dir: string;
@@ -23,7 +28,7 @@ beforeAll(() => {
   const app = join(dir, "app");
   mkdirSync(app);
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
-  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", tgz], {
+  execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", tgz], {
     cwd: app,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
@@ -91,7 +96,9 @@ describe("npm pack → install → run", () => {
       join(proj, ".claude/downscoping.yaml"),
       `version: 1\nservices:\n  gh:\n    binary_path: ${fakeGh}\n    token_slots: { ro: { env_var: TOKEN_RO } }\n    default_slot: ro\n    rules:\n      - { name: no delete, match: { command: [repo, delete] }, action: deny }\n`,
     );
-    expect(run(join(bins, "downscope"), ["trust"], proj).status).toBe(0);
+    // Without a terminal trust refuses; a person at one confirms it.
+    expect(run(join(bins, "downscope"), ["trust"], proj).status).toBe(77);
+    expect(runWithTty(join(bins, "downscope"), ["trust"], { cwd: proj, env }).status).toBe(0);
     const exec = run(join(bins, "downscope-exec"), ["gh", "pr", "list"], proj, { TOKEN_RO: "fake-token-ro-1" });
     expect(exec.stdout).toContain("gh-args:pr list");
     expect(exec.stdout).toContain("token-ok");
