@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sandbox } from "../helpers/sandbox.js";
+import { runWithTty } from "../helpers/with-tty.js";
 import { startFakeGemini, functionResponses, type FunctionCall } from "./fake-gemini.js";
 import { ensureGemini } from "./gemini-cli.js";
 
@@ -64,10 +65,10 @@ async function runGemini(calls: FunctionCall[], opts: { killAfterMs?: number } =
     GEMINI_CLI_TRUST_WORKSPACE: "true",
     GH_TOKEN_RO: "fake-gh-token-ro-123",
   };
-  const inst = spawnSync(process.execPath, [downscopeBin, "install", "gemini", "--scope", "project"], {
+  // A person installs it, confirming at a terminal.
+  const inst = runWithTty(process.execPath, [downscopeBin, "install", "gemini", "--scope", "project"], {
     cwd: sb.project,
     env,
-    encoding: "utf8",
   });
   expect(inst.status, inst.stderr).toBe(0);
   const args = [
