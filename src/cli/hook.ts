@@ -93,8 +93,10 @@ async function work(
 ): Promise<ProtocolAnswer> {
   const payload = protocol.parse(await io.stdin(), { env: io.env, cwd: io.cwd });
   let policy: Policy | undefined;
+  // An agent that names its project in the payload (Cursor) has no CLAUDE_PROJECT_DIR: the self-protection reads it from there.
+  const env = payload.project_dir === undefined ? io.env : { ...io.env, CLAUDE_PROJECT_DIR: payload.project_dir };
   const result = await answerPayload(payload, {
-    env: io.env,
+    env,
     cwd: io.cwd,
     onDeadline,
     onPolicy: (p) => (policy = p),

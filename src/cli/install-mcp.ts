@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } 
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
-import { stateHome, type Env } from "../paths.js";
+import { claudeDesktopConfigPath, stateHome, type Env } from "../paths.js";
 import type { Command, Io } from "./io.js";
 
 interface Client {
@@ -34,19 +34,12 @@ interface Client {
 
 const home = (env: Env) => env.HOME ?? "";
 
-/** Claude Desktop's config (https://modelcontextprotocol.io/quickstart/user): per platform. */
-export function claudeDesktopConfig(env: Env, platform: NodeJS.Platform = process.platform): string {
-  if (platform === "darwin")
-    return join(home(env), "Library", "Application Support", "Claude", "claude_desktop_config.json");
-  if (platform === "win32")
-    return join(env.APPDATA ?? join(home(env), "AppData", "Roaming"), "Claude", "claude_desktop_config.json");
-  return join(env.XDG_CONFIG_HOME || join(home(env), ".config"), "Claude", "claude_desktop_config.json");
-}
+export { claudeDesktopConfigPath as claudeDesktopConfig };
 
 /** The config files of the clients we know, and the key their servers live under. */
 export const CLIENTS: Record<string, Client> = {
   claude: { project: ".mcp.json", key: "mcpServers" },
-  "claude-desktop": { user: claudeDesktopConfig, key: "mcpServers", desktop: true },
+  "claude-desktop": { user: claudeDesktopConfigPath, key: "mcpServers", desktop: true },
   cursor: { project: ".cursor/mcp.json", user: (env) => join(home(env), ".cursor", "mcp.json"), key: "mcpServers" },
   gemini: {
     project: ".gemini/settings.json",

@@ -18,6 +18,11 @@ export interface HookPayload {
   session_id?: string;
   permission_mode?: string;
   tool_use_id?: string;
+  /**
+   * The project the agent works in, when its payload names it (Cursor's
+   * workspace_roots[0]); the self-protection reads it as CLAUDE_PROJECT_DIR.
+   */
+  project_dir?: string;
 }
 
 /** Bad hook input. Matched by name too: each agent's adapter is its own bundle with its own copy of this class. */

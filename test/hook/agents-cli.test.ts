@@ -355,3 +355,94 @@ describe("the built bundles (bin/downscope.js → dist/hook.cjs + dist/hook-<age
     expect(JSON.parse(r.stdout)).toMatchObject({ decision: "deny", reason: expect.stringContaining("not for agents") });
   });
 });
+
+/*
+ * Bypass: an agent switches downscope off in its own agent by editing the
+ * settings file that holds the hook (Cursor's hooks.json, Gemini CLI's
+ * settings.json), with its file tools or a shell command, or by running
+ * downscope's own management commands. Fix: every adapter sends every call,
+ * file writes included, through the shared core's self-protection, which
+ * knows these files; Cursor's project comes from its workspace_roots.
+ * Proves: each attempt, through each adapter, ends in that agent's deny.
+ */
+describe("the agent cannot switch downscope off in its own agent", () => {
+  it.each([
+    ["write_file", ".gemini/settings.json", { content: "{}" }],
+    ["replace", ".gemini/settings.json", { old_string: "downscope", new_string: "x" }],
+    ["write_file", ".cursor/hooks.json", { content: "{}" }],
+  ])("Gemini CLI %s of %s → deny", async (tool, rel, extra) => {
+    const sb = setup();
+    const r = await runHook("gemini", sb, {
+      ...fixture("gemini/write-file.json"),
+      cwd: sb.project,
+      tool_name: tool,
+      tool_input: { file_path: join(sb.project, rel), ...extra },
+    });
+    expect(r.json).toMatchObject({ decision: "deny", reason: expect.stringContaining("only the user may change") });
+  });
+
+  it("Gemini CLI: a relative path and the user-scope file are protected too", async () => {
+    const sb = setup();
+    const write = (file_path: string) => ({
+      ...fixture("gemini/write-file.json"),
+      cwd: sb.project,
+      tool_input: { file_path, content: "{}" },
+    });
+    expect((await runHook("gemini", sb, write(".gemini/settings.json"))).json.decision).toBe("deny");
+    expect((await runHook("gemini", sb, write(join(sb.home, ".gemini/settings.json")))).json.decision).toBe("deny");
+    expect((await runHook("gemini", sb, write("src/main.ts"))).stdout).toBe("");
+  });
+
+  it.each(["downscope uninstall gemini", "rm .gemini/settings.json"])(
+    "Gemini CLI shell: %s → deny",
+    async (command) => {
+      const sb = setup();
+      const r = await runHook("gemini", sb, geminiShell(command, sb));
+      expect(r.json.decision).toBe("deny");
+    },
+  );
+
+  it.each([
+    ["Write", ".cursor/hooks.json"],
+    ["StrReplace", ".cursor/hooks.json"],
+    ["Delete", ".cursor/hooks.json"],
+    ["Write", ".cursor/mcp.json"],
+  ])("Cursor %s of %s, from a subdirectory of the workspace → deny", async (tool, rel) => {
+    const sb = setup();
+    const r = await runHook("cursor", sb, {
+      ...fixture("cursor/pre-tool-use-write.json"),
+      workspace_roots: [sb.project],
+      cwd: join(sb.project, "src"),
+      tool_name: tool,
+      tool_input: { file_path: join(sb.project, rel) },
+    });
+    expect(r.json).toMatchObject({
+      permission: "deny",
+      agent_message: expect.stringContaining("only the user may change"),
+    });
+  });
+
+  it.each(["downscope uninstall cursor", "downscope trust", "echo '{}' > .cursor/hooks.json"])(
+    "Cursor shell: %s → deny",
+    async (command) => {
+      const sb = setup();
+      const r = await runHook("cursor", sb, cursorShell(command, sb));
+      expect(r.json.permission).toBe("deny");
+    },
+  );
+
+  it("Claude Code's hook protects the other agents' files as well", async () => {
+    const sb = setup();
+    const r = await runCli(["hook"], {
+      env: sb.env,
+      cwd: sb.project,
+      stdin: JSON.stringify({
+        hook_event_name: "PreToolUse",
+        tool_name: "Write",
+        tool_input: { file_path: join(sb.home, ".cursor/hooks.json"), content: "{}" },
+        cwd: sb.project,
+      }),
+    });
+    expect(JSON.parse(r.stdout).hookSpecificOutput.permissionDecision).toBe("deny");
+  });
+});

@@ -56,6 +56,7 @@ export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string })
   const cwd = typeof p.cwd === "string" && p.cwd !== "" ? p.cwd : roots[0];
   const base = {
     ...(cwd !== undefined ? { cwd } : {}),
+    ...(roots[0] !== undefined && isAbsolute(roots[0]) ? { project_dir: roots[0] } : {}),
     ...(typeof p.conversation_id === "string" ? { session_id: p.conversation_id } : {}),
   };
   switch (p.hook_event_name) {
