@@ -156,4 +156,17 @@ describe("Gemini CLI end to end", () => {
     expect(readFileSync(join(r.project, "written.txt"), "utf8")).toBe("hello\n");
     expect(r.ghCalls).toEqual([]);
   });
+
+  it("the agent cannot switch the hook off: its settings file is not written, downscope uninstall is not run", async () => {
+    const r = await runGemini([
+      { name: "write_file", args: { file_path: ".gemini/settings.json", content: "{}\n" } },
+      shell("downscope uninstall gemini --scope project"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.responses).toHaveLength(2);
+    expect(text(r.responses[0])).toContain("only the user may change");
+    expect(text(r.responses[1])).toContain("is a downscope management command");
+    const settings = JSON.parse(readFileSync(join(r.project, ".gemini", "settings.json"), "utf8"));
+    expect(JSON.stringify(settings.hooks.BeforeTool)).toContain("hook --agent gemini");
+  });
 });
