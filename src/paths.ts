@@ -32,6 +32,10 @@ export const dataHome = (env: Env) => join(xdg(env, "XDG_DATA_HOME", ".local/sha
 export const managedConfigPath = (env: Env) => env.DOWNSCOPE_MANAGED_CONFIG ?? "/etc/downscope/config.yaml";
 export const userConfigPath = (env: Env) => join(configHome(env), "config.yaml");
 export const trustStorePath = (env: Env) => join(stateHome(env), "trusted.json");
+/** Where slot tokens stored by `downscope slot set` live (0600 files in a 0700 dir). */
+export const slotsDir = (env: Env) => join(configHome(env), "slots");
+/** The key trust pins are signed with (src/policy/trust.ts). */
+export const trustKeyPath = (env: Env) => join(configHome(env), "trust.key");
 /** The file that marks a directory as downscope's shims (PATH lookups skip it; the hook trusts it). */
 export const SHIMS_MARKER = ".downscope-shims";
 

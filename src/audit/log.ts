@@ -136,6 +136,7 @@ export function recordFields(record: AuditRecord, now: Date): Record<string, unk
     if (v !== undefined) r[k] = redactText(v);
   }
   if (record.reason !== undefined) r.reason = redactText(record.reason);
+  if (record.minted !== undefined) r.minted = redactValue(record.minted);
   if (record.exit !== undefined) r.exit = record.exit;
   if (record.duration_ms !== undefined) r.duration_ms = Math.round(record.duration_ms);
   r.pid = process.pid;

@@ -26,6 +26,12 @@ export interface AuditRecord {
   policy?: string;
   /** `fingerprint()` of the credential handed out; never the credential. */
   fingerprint?: string;
+  /**
+   * What was minted for the command (github_app: permissions, repositories;
+   * token_request: service account, audiences), its expiry and fingerprint.
+   * Never the token.
+   */
+  minted?: MintedRecord;
   /** The child's exit code, or the signal name. */
   exit?: number | string;
   duration_ms?: number;
@@ -38,4 +44,16 @@ export interface AuditEntry extends Omit<AuditRecord, "argv"> {
   argv?: string[];
   prev: string;
   mac: string;
+}
+
+export interface MintedRecord {
+  kind: "github_app" | "token_request";
+  permissions?: Record<string, string>;
+  repositories?: string[];
+  service_account?: string;
+  audiences?: string[];
+  expires_at: string;
+  fingerprint: string;
+  /** false: served from the cache (minted by an earlier command). */
+  minted: boolean;
 }

@@ -32,10 +32,40 @@ export const check: Command = async (argv, io) => {
     inv = { kind: "cli", binary: basename(bin), args };
   }
   const decision = await decideWithPolicy(inv, io);
-  if (values.json) io.stdout(JSON.stringify(toJson(decision), null, 2) + "\n");
-  else io.stdout(formatDecision(decision));
+  const scope = inv.kind === "cli" ? await appScope(decision, inv.args, io) : undefined;
+  if (values.json)
+    io.stdout(JSON.stringify({ ...toJson(decision), ...(scope ? { github_app: scope } : {}) }, null, 2) + "\n");
+  else io.stdout(formatDecision(decision) + (scope ? formatScope(scope) : ""));
   return 0;
 };
+
+type AppScope = { permissions: Record<string, string>; repositories: string[]; from: string } | { refused: string };
+
+/** github_app: what this command would be minted (repositories: from_command resolved here, no network). */
+async function appScope(
+  d: Decision,
+  args: readonly string[],
+  io: Parameters<Command>[1],
+): Promise<AppScope | undefined> {
+  if (d.action !== "allow" || d.grant?.mode !== "github_app") return undefined;
+  const { githubAppScope } = await import("../credentials/github-app-scope.js");
+  try {
+    const s = githubAppScope(d.grant, args, io.env, io.cwd);
+    return { permissions: s.permissions, repositories: s.repositories, from: s.from };
+  } catch (e) {
+    return { refused: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function formatScope(s: AppScope): string {
+  if ("refused" in s) return `minted:   nothing: ${s.refused}\n`;
+  const perms = Object.entries(s.permissions)
+    .map(([k, v]) => `${k}:${v}`)
+    .join(",");
+  const from =
+    s.from === "command" ? "the command's repository" : s.from === "fallback" ? "the rule's fallback" : "the rule";
+  return `minted:   permissions ${perms}; repositories ${s.repositories.join(",")} (from ${from})\n`;
+}
 
 export function toJson(d: Decision) {
   return {
@@ -74,6 +104,27 @@ export function describeGrant(d: Decision): string | null {
       return `GCP access boundary${g.rule?.access_boundary ? ` of rule "${g.rule.name}"` : " of the service"}`;
     case "oauth_scope":
       return `GCP scopes ${(g.rule?.scopes ?? g.config.scopes ?? []).join(" ")}`;
+    case "github_app": {
+      const perms = Object.entries(g.rule?.permissions ?? g.config.permissions ?? {})
+        .map(([k, v]) => `${k}:${v}`)
+        .join(",");
+      const repos = g.rule?.repositories ?? g.config.repositories;
+      const fallback =
+        g.rule?.repositories !== undefined ? g.rule.fallback_repositories : g.config.fallback_repositories;
+      const r =
+        repos === undefined
+          ? "none (refused: never the whole installation)"
+          : repos === "from_command"
+            ? `from_command${fallback ? ` (else ${fallback.join(",")})` : " (else denied)"}`
+            : repos.join(",");
+      return `GitHub App ${g.config.app_id ?? "?"} installation token minted per command: permissions ${perms || "none (refused)"}; repositories ${r}`;
+    }
+    case "token_request": {
+      const sa = g.rule?.service_account ?? g.config.service_account ?? "none (refused)";
+      const exp = g.rule?.expiration_seconds ?? g.config.expiration_seconds ?? 600;
+      const aud = g.rule?.audiences ?? g.config.audiences;
+      return `Kubernetes token minted per command for service account ${sa}, ${exp} s${aud ? `, audiences ${aud.join(",")}` : ""}`;
+    }
     case "none":
       return "none (ambient credential is not used)";
   }

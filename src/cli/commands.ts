@@ -79,6 +79,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
       "downscope credential-process [--service NAME] [--rule NAME | --for-argv ARGS...] [--source-profile P] [--policy NAME|FILE] [--role-arn ARN] [--duration SECONDS]",
     load: async () => (await import("./credential-process.js")).credentialProcess,
   },
+  slot: {
+    summary: "store a slot's token, pasted at the terminal, where the agent cannot read it",
+    usage: "downscope slot set NAME",
+    load: async () => (await import("./slot.js")).slot,
+  },
   cache: {
     summary: "manage cached scoped credentials (clear)",
     usage: "downscope cache clear",
@@ -116,7 +121,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   init: {
     summary: "write and trust a starter .claude/downscoping.yaml",
-    usage: "downscope init [--template readonly|developer|strict] [--services gh,aws,...] [--ci github] [--force]",
+    usage:
+      "downscope init [--template readonly|developer|developer-github-app|strict] [--services gh,aws,...] [--ci github] [--force]",
     load: async () => (await import("./init.js")).init,
   },
   doctor: {

@@ -58,7 +58,7 @@ export function dropYes(argv: string[], io: Io): string[] {
  * else may write either: the agent runs as the user, and a file the user can
  * write (or one DOWNSCOPE_MANAGED_CONFIG points at) would let it approve itself.
  */
-async function managedAllowsWithoutTerminal(io: Io): Promise<boolean> {
+export async function managedAllowsWithoutTerminal(io: Pick<Io, "env">): Promise<boolean> {
   const file = managedConfigPath(io.env);
   let text: string;
   try {

@@ -24,15 +24,19 @@ export const DEMO_COMMANDS: readonly string[] = [
   "gh auth token",
 ];
 
-/** `downscope demo`: decisions of the bundled developer policy, no credentials needed. */
-export const demo: Command = async (_argv, io) => {
-  const file = join(packageRoot(), "policies", "developer.yaml");
+/** The minted-token decision shown after the table (policies/developer-github-app.yaml). */
+export const DEMO_MINTED_COMMAND = "gh pr create -R octo/app --fill";
+
+function starter(name: string): Policy {
+  const file = join(packageRoot(), "policies", name);
   const parsed = parseConfig(readConfigText(file), file);
   if (!parsed.ok) throw new ConfigError(parsed.issues);
-  const policy: Policy = {
-    layers: [{ name: "project", file, trusted: true, config: parsed.config, sha256: "" }],
-    warnings: [],
-  };
+  return { layers: [{ name: "project", file, trusted: true, config: parsed.config, sha256: "" }], warnings: [] };
+}
+
+/** `downscope demo`: decisions of the bundled developer policy, no credentials needed. */
+export const demo: Command = async (_argv, io) => {
+  const policy = starter("developer.yaml");
 
   const rows = DEMO_COMMANDS.map((cmd) => {
     const [binary = "", ...args] = splitExample(cmd);
@@ -52,11 +56,36 @@ export const demo: Command = async (_argv, io) => {
   const slots = [...bySlot].map(([s, n]) => `${n} ${s}`).join(", ");
   const count = (a: string) => rows.filter((r) => r.d.action === a).length;
   io.stdout(
-    `\n${rows.length} commands: ${allowed.length} allowed (${slots}), ${count("review")} sent to review, ${count("deny")} denied\n` +
-      `Try your own: downscope check -- gh pr merge 12   (after downscope init)\n`,
+    `\n${rows.length} commands: ${allowed.length} allowed (${slots}), ${count("review")} sent to review, ${count("deny")} denied\n`,
   );
+  io.stdout(await mintedDecision(io.cwd, io.env));
+  io.stdout(`Try your own: downscope check -- gh pr merge 12   (after downscope init)\n`);
   return 0;
 };
+
+/**
+ * One decision of the GitHub App variant: what would be minted for the command
+ * (permissions, repositories). Decided and scoped locally; nothing is minted.
+ */
+async function mintedDecision(cwd: string, env: Parameters<Command>[1]["env"]): Promise<string> {
+  const policy = starter("developer-github-app.yaml");
+  const [binary = "", ...args] = splitExample(DEMO_MINTED_COMMAND);
+  const d = decide(policy, { kind: "cli", binary, args });
+  let minted = "nothing";
+  if (d.action === "allow" && d.grant) {
+    const { githubAppScope } = await import("../credentials/github-app-scope.js");
+    const s = githubAppScope(d.grant, args, env, cwd);
+    const perms = Object.entries(s.permissions)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(",");
+    minted = `a one-hour GitHub App token with ${perms} for ${s.repositories.join(",")} only`;
+  }
+  return (
+    `\nWith credentials minted per command (policies/developer-github-app.yaml):\n` +
+    `  ${DEMO_MINTED_COMMAND}  ${label(d)}  ${ruleName(d)}\n` +
+    `  would mint ${minted}\n\n`
+  );
+}
 
 function label(d: Decision): string {
   return d.action === "review" ? "review" : d.action;

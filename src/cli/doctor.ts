@@ -310,6 +310,27 @@ function checkServices(policy: Policy, env: Env): Finding[] {
           );
         }
       }
+      // The GitHub App's private key: presence and mode only, never read.
+      const appKey = svc.downscope_mode === "github_app" ? svc.private_key : undefined;
+      if (appKey?.file !== undefined) {
+        const p = expandHome(appKey.file, env);
+        if (!readable(p))
+          out.push({
+            level: "error",
+            check: "source",
+            message: `${name}: the GitHub App private key ${p} is not readable, so nothing can be minted`,
+            fix: `save the app's .pem as ${p} (mode 0600), see docs/github.md`,
+          });
+        else if ((statSync(p).mode & 0o077) !== 0)
+          out.push({
+            level: "warn",
+            check: "source",
+            message: `${name}: the GitHub App private key ${p} is readable by other users`,
+            fix: `chmod 600 ${p}`,
+          });
+        else
+          out.push({ level: "ok", check: "source", message: `${name}: the GitHub App private key ${p} is readable` });
+      }
       if (
         svc.default_slot === undefined &&
         svc.downscope_mode === "token_slot" &&

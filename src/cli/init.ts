@@ -1,5 +1,5 @@
 /**
- * `downscope init [--template readonly|developer|strict] [--services gh,aws,…]
+ * `downscope init [--template readonly|developer|developer-github-app|strict] [--services gh,aws,…]
  *  [--ci github] [--force]`: write .claude/downscoping.yaml from a starter
  * policy (keeping its comments), trust it, and say what to do next.
  */
@@ -16,11 +16,11 @@ import type { Command } from "./io.js";
 import { confirmByPerson, dropYes } from "./confirm.js";
 import { pinTrust } from "./trust.js";
 
-export const TEMPLATES = ["readonly", "developer", "strict"] as const;
+export const TEMPLATES = ["readonly", "developer", "developer-github-app", "strict"] as const;
 export const CI_WORKFLOW = ".github/workflows/downscope.yml";
 
 const USAGE =
-  "usage: downscope init [--template readonly|developer|strict] [--services gh,aws,gcloud,kubectl,filesystem,email,postgres] [--ci github] [--force]";
+  "usage: downscope init [--template readonly|developer|developer-github-app|strict] [--services gh,aws,gcloud,kubectl,filesystem,email,postgres] [--ci github] [--force]";
 
 export const init: Command = async (argv, io) => {
   let values;

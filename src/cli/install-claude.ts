@@ -16,7 +16,11 @@
  */
 import { lineDiff } from "./unified-diff.js";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { containSettings, type ContainSettings } from "../contain/settings.js";
+import { containedState, removeContainedState, writeContainedState } from "../contain/state.js";
+import { inside } from "../hook/protected-paths.js";
+import { expandHome } from "../paths.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { loadPolicy } from "../policy/index.js";
@@ -39,22 +43,32 @@ type Obj = { [k: string]: Json };
 interface Options {
   scope: Scope;
   dryRun: boolean;
+  contain: boolean;
 }
 
 function parseOptions(argv: string[], kind: "install" | "uninstall"): Options {
   let scope: Scope = "user";
   let dryRun = false;
+  let contain = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--dry-run") dryRun = true;
+    else if (a === "--contain" && kind === "install") contain = true;
     else if (a === "--scope" || a.startsWith("--scope=")) {
       const v = a === "--scope" ? argv[++i] : a.slice(8);
       if (v !== "user" && v !== "project" && v !== "local")
         throw new UsageError(`--scope must be user, project or local (got ${JSON.stringify(v ?? "")})`);
       scope = v;
-    } else throw new UsageError(`usage: downscope ${kind} claude [--scope user|project|local] [--dry-run]`);
+    } else
+      throw new UsageError(
+        `usage: downscope ${kind} claude [--scope user|project|local]${kind === "install" ? " [--contain]" : ""} [--dry-run]`,
+      );
   }
-  return { scope, dryRun };
+  if (contain && scope !== "user")
+    throw new UsageError(
+      "--contain writes the sandbox settings into your user settings (--scope user): a project's own settings could loosen them",
+    );
+  return { scope, dryRun, contain };
 }
 
 export function settingsPath(scope: Scope, io: Pick<Io, "env" | "cwd">): string {
@@ -102,8 +116,9 @@ export function removeOurs(settings: Obj): boolean {
   return changed;
 }
 
-export function addOurs(settings: Obj, opts: { mcp: boolean }): void {
+export function addOurs(settings: Obj, opts: { mcp: boolean; contain?: ContainSettings }): void {
   removeOurs(settings);
+  if (opts.contain) addContainment(settings, opts.contain);
   const cmds = hookCommands();
   const hooks: Obj =
     typeof settings.hooks === "object" && settings.hooks !== null && !Array.isArray(settings.hooks)
@@ -116,6 +131,81 @@ export function addOurs(settings: Obj, opts: { mcp: boolean }): void {
   });
   const start = Array.isArray(hooks.SessionStart) ? hooks.SessionStart : (hooks.SessionStart = []);
   start.push({ hooks: [{ type: "command", command: cmds.sessionStart, timeout: HOOK_TIMEOUT_SECONDS }] });
+}
+
+/** The sandbox settings and permission rules of contained mode (src/contain/settings.ts). */
+function addContainment(settings: Obj, c: ContainSettings): void {
+  settings.sandbox = c.sandbox;
+  const perms: Obj =
+    typeof settings.permissions === "object" && settings.permissions !== null && !Array.isArray(settings.permissions)
+      ? settings.permissions
+      : (settings.permissions = {});
+  const deny = Array.isArray(perms.deny) ? perms.deny : (perms.deny = []);
+  for (const r of c.denyRules) if (!deny.includes(r)) deny.push(r);
+}
+
+/** Removes what addContainment added: the sandbox key and the recorded deny rules (pruning what it emptied). */
+function removeContainment(settings: Obj, rules: readonly string[]): void {
+  delete settings.sandbox;
+  const perms = settings.permissions;
+  if (typeof perms !== "object" || perms === null || Array.isArray(perms) || !Array.isArray(perms.deny)) return;
+  perms.deny = perms.deny.filter((r) => !(typeof r === "string" && rules.includes(r)));
+  if (perms.deny.length === 0) delete perms.deny;
+  if (Object.keys(perms).length === 0) delete settings.permissions;
+}
+
+/** Absolute paths Claude Code's excludedCommands can match without quoting. */
+const UNQUOTED = /^\/[A-Za-z0-9_\-./+@]+$/;
+
+async function containmentFor(io: Io, file: string, existing: Obj): Promise<ContainSettings> {
+  if (existing.sandbox !== undefined && !existingIsOurs(io, file))
+    throw new ConfigError([
+      {
+        file,
+        path: "sandbox",
+        message:
+          "already has sandbox settings; contained mode writes its own. Move yours aside (or merge them by hand after reading docs/security-model.md), then run install --contain again",
+      },
+    ]);
+  const node = process.execPath;
+  const script = join(packageRoot(), "bin", "downscope-exec.js");
+  for (const p of [node, script])
+    if (!UNQUOTED.test(p))
+      throw new ConfigError([
+        {
+          file: p,
+          path: "",
+          message:
+            "contained mode needs downscope-exec and node at absolute paths of plain characters (Claude Code matches its excludedCommands on the command as written); install downscope where its path needs no quoting",
+        },
+      ]);
+  if (
+    script.startsWith("/tmp/") ||
+    inside(resolve(io.cwd), dirname(dirname(script))) ||
+    inside(script, resolve(io.cwd))
+  )
+    throw new ConfigError([
+      {
+        file: script,
+        path: "",
+        message:
+          "downscope is installed where a sandboxed agent can write it (a temp directory or this project); in contained mode its code runs outside the sandbox, so install it globally (npm install -g downscope)",
+      },
+    ]);
+  const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
+  const slotFiles: string[] = [];
+  const slotVars: string[] = [];
+  for (const layer of policy.layers)
+    for (const svc of Object.values(layer.config.services))
+      for (const slot of Object.values(svc.token_slots ?? {})) {
+        if (slot.file !== undefined) slotFiles.push(resolve(expandHome(slot.file, io.env)));
+        if (slot.env_var !== undefined) slotVars.push(slot.env_var);
+      }
+  return containSettings({ env: io.env, exec: `${node} ${script}`, slotFiles, slotVars });
+}
+
+function existingIsOurs(io: Io, file: string): boolean {
+  return containedState(io.env)?.settingsFile === file;
 }
 
 function readSettings(file: string): { text: string | undefined; obj: Obj } {
@@ -152,7 +242,11 @@ export const install: Command = async (argv, io) => {
   const opts = parseOptions(argv, "install");
   const file = settingsPath(opts.scope, io);
   const { text, obj } = readSettings(file);
-  addOurs(obj, { mcp: await policyHasMcp(io) });
+  const previous = containedState(io.env);
+  if (!opts.contain && previous?.settingsFile === file) removeContainment(obj, previous.denyRules);
+  const contain = opts.contain ? await containmentFor(io, file, obj) : undefined;
+  if (contain && previous?.settingsFile === file) removeContainment(obj, previous.denyRules);
+  addOurs(obj, { mcp: await policyHasMcp(io), ...(contain ? { contain } : {}) });
   const next = format(obj, text);
   if (opts.dryRun) {
     io.stdout(diff(text ?? "", next, file));
@@ -163,9 +257,24 @@ export const install: Command = async (argv, io) => {
     return 0;
   }
   mkdirSync(dirname(file), { recursive: true });
-  if (text !== undefined) writeFileSync(backupOf(file), text);
-  else rmSync(backupOf(file), { force: true });
+  // The backup is of the file as it was before downscope: a re-install keeps the first one.
+  const hadOurs = text !== undefined && removeOurs(readSettingsText(text) ?? {});
+  if (text !== undefined && !(hadOurs && existsSync(backupOf(file)))) writeFileSync(backupOf(file), text);
+  else if (text === undefined) rmSync(backupOf(file), { force: true });
   writeAtomic(file, next);
+  if (contain) {
+    for (const d of contain.preCreate) mkdirSync(d, { recursive: true, mode: 0o700 });
+    writeContainedState(io.env, {
+      version: 1,
+      settingsFile: file,
+      exec: (contain.sandbox.excludedCommands as string[])[0]!.replace(/ \*$/, ""),
+      denyRules: contain.denyRules,
+    });
+    io.stderr(
+      `downscope: contained mode: Bash runs in Claude Code's sandbox; only \`${file}\`'s excluded downscope-exec call leaves it.\n` +
+        "  Needs bubblewrap and socat on Linux (apt install bubblewrap socat); Claude Code refuses to start without them.\n",
+    );
+  } else if (previous?.settingsFile === file) removeContainedState(io.env);
   io.stderr(
     `downscope: installed the Claude Code hooks in ${file}${text !== undefined ? ` (backup: ${backupOf(file)})` : ""}\n`,
   );
@@ -179,7 +288,10 @@ export const uninstall: Command = async (argv, io) => {
   const opts = parseOptions(argv, "uninstall");
   const file = settingsPath(opts.scope, io);
   const { text, obj } = readSettings(file);
-  if (text === undefined || !removeOurs(obj)) {
+  const contained = containedState(io.env);
+  const wasContained = contained?.settingsFile === file;
+  if (wasContained) removeContainment(obj, contained.denyRules);
+  if (text === undefined || (!removeOurs(obj) && !wasContained)) {
     io.stderr(`downscope: nothing to remove in ${file}\n`);
     return 0;
   }
@@ -189,6 +301,9 @@ export const uninstall: Command = async (argv, io) => {
   if (backup !== undefined) {
     const reinstalled = readSettingsText(backup);
     if (reinstalled !== undefined) {
+      const current = readSettingsText(text) ?? {};
+      if (wasContained)
+        addContainment(reinstalled, { sandbox: current.sandbox as Obj, denyRules: contained.denyRules, preCreate: [] });
       addOurs(reinstalled, { mcp: text.includes("mcp__.*") });
       if (format(reinstalled, backup) === text) next = backup;
     }
@@ -200,6 +315,10 @@ export const uninstall: Command = async (argv, io) => {
   if (next === undefined) rmSync(file);
   else writeAtomic(file, next);
   rmSync(backupOf(file), { force: true });
+  if (wasContained) {
+    removeContainedState(io.env);
+    io.stderr("downscope: contained mode is off: the sandbox settings and permission rules it added are removed\n");
+  }
   io.stderr(`downscope: removed the Claude Code hooks from ${file}\n`);
   return 0;
 };

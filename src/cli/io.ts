@@ -33,6 +33,8 @@ export interface Io {
 export interface Terminal {
   /** Writes `prompt` to the terminal and returns the line typed (without the newline), or undefined at end of input. */
   ask(prompt: string): string | undefined;
+  /** The same with echo off, for a secret typed or pasted by a person. */
+  askSecret(prompt: string): string | undefined;
 }
 
 export type Command = (argv: string[], io: Io) => Promise<number>;
@@ -156,18 +158,39 @@ function openTerminal(): Terminal | undefined {
   } catch {
     return undefined;
   }
+  const readLine = (): string | undefined => {
+    const buf = Buffer.alloc(1);
+    const bytes: number[] = [];
+    for (;;) {
+      const n = readSync(fd, buf, 0, 1, null);
+      if (n === 0) return bytes.length > 0 ? Buffer.from(bytes).toString("utf8") : undefined;
+      if (buf[0] === 0x0a) return Buffer.from(bytes).toString("utf8").replace(/\r$/, "");
+      bytes.push(buf[0]!);
+      if (bytes.length > 65536) return undefined;
+    }
+  };
+  // Echo is switched with stty on the terminal itself (stdin of stty), never through the process's stdin.
+  const stty = (arg: string) =>
+    process.getBuiltinModule("node:child_process").spawnSync("stty", [arg], { stdio: [fd, "ignore", "ignore"] });
   return {
     ask(prompt) {
       try {
         writeAll(fd, prompt);
-        const buf = Buffer.alloc(1);
-        const bytes: number[] = [];
-        for (;;) {
-          const n = readSync(fd, buf, 0, 1, null);
-          if (n === 0) return bytes.length > 0 ? Buffer.from(bytes).toString("utf8") : undefined;
-          if (buf[0] === 0x0a) return Buffer.from(bytes).toString("utf8").replace(/\r$/, "");
-          bytes.push(buf[0]!);
-          if (bytes.length > 4096) return undefined;
+        return readLine();
+      } finally {
+        closeSync(fd);
+      }
+    },
+    askSecret(prompt) {
+      try {
+        // Echo off before the prompt shows, so nothing typed after it can appear.
+        if (stty("-echo").status !== 0) return undefined; // echo cannot be turned off: refuse rather than show it
+        try {
+          writeAll(fd, prompt);
+          return readLine();
+        } finally {
+          stty("echo");
+          writeAll(fd, "\n");
         }
       } finally {
         closeSync(fd);

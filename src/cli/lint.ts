@@ -2,6 +2,7 @@ import { formatIssue } from "../errors.js";
 import { findProjectConfig, readConfigText } from "../policy/load.js";
 import { lintConfig, type LintIssue } from "../policy/lint.js";
 import { gcpLintCheck } from "../policy/lint-gcp.js";
+import { githubLintCheck } from "../policy/lint-github.js";
 import { parseConfig } from "../policy/parse.js";
 import { managedConfigPath, userConfigPath } from "../paths.js";
 import { awsPolicyFileCheck } from "../credentials/aws-policy.js";
@@ -36,6 +37,7 @@ export const lint: Command = async (argv, io) => {
           ...lintConfig(result.config, file, result.doc, result.lineCounter, [
             awsPolicyFileCheck(file, packageRoot()),
             gcpLintCheck,
+            githubLintCheck,
           ]),
         );
     } catch (e) {

@@ -80,6 +80,7 @@ export const mcpProxy: Command = async (argv, io) => {
             action: r.action,
             reason: `${r.outcome}: ${r.reason}`,
             slot: r.slot,
+            ...(r.minted ? { minted: r.minted, fingerprint: r.minted.fingerprint } : {}),
           },
           { env: io.env, cwd: io.cwd, policy: loaded.ok ? loaded.policy : undefined, stderr: io.stderr },
         ),

@@ -10,7 +10,7 @@ import { lstatSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import { sha256Hex } from "../lazy-crypto.js";
-import { stateHome, trustStorePath, type Env } from "../paths.js";
+import { stateHome, type Env } from "../paths.js";
 import { findProjectConfig, readConfigText } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import { readTrustStore, writeTrustStore } from "../policy/trust.js";
@@ -45,7 +45,7 @@ export function trustedCopy(env: Env, hash: string | undefined): string | undefi
 
 /** What trusting `file` now would change, for the person confirming it. */
 export function trustDetails(file: string, text: string, env: Env): string {
-  const before = trustedCopy(env, readTrustStore(trustStorePath(env)).get(file));
+  const before = trustedCopy(env, readTrustStore(env).get(file));
   if (before === undefined)
     return `${file} has not been trusted before. Read all of it: once trusted, its rules may grant credentials.\n\n${text}`;
   return `Changes to ${file} since you last trusted it:\n\n${lineDiff(before, text, `${file} (trusted)`, `${file} (now)`)}`;
@@ -60,9 +60,9 @@ export function pinTrust(file: string, env: Env, text = readConfigText(file)): s
   const tmp = `${copyPath(env, hash)}.${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, copyPath(env, hash));
-  const store = readTrustStore(trustStorePath(env));
+  const store = readTrustStore(env);
   store.set(file, hash);
-  writeTrustStore(trustStorePath(env), store);
+  writeTrustStore(env, store);
   return hash;
 }
 
@@ -72,7 +72,7 @@ export const trust: Command = async (argv, io) => {
   const text = readConfigText(file);
   const parsed = parseConfig(text, file);
   if (!parsed.ok) throw new ConfigError(parsed.issues);
-  if (readTrustStore(trustStorePath(io.env)).get(file) === sha256Hex(text)) {
+  if (readTrustStore(io.env).get(file) === sha256Hex(text)) {
     io.stderr(`downscope: ${file} is already trusted as it is; nothing to do\n`);
     return 0;
   }
@@ -87,9 +87,9 @@ export const trust: Command = async (argv, io) => {
 
 export const untrust: Command = async (argv, io) => {
   const file = target(argv, io);
-  const store = readTrustStore(trustStorePath(io.env));
+  const store = readTrustStore(io.env);
   const had = store.delete(file);
-  writeTrustStore(trustStorePath(io.env), store);
+  writeTrustStore(io.env, store);
   io.stderr(
     had
       ? `downscope: ${file} is no longer trusted; its rules can only restrict.\n`

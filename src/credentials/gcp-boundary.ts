@@ -93,6 +93,8 @@ export function gcpRequestFor(grant: Grant): GcpRequest {
       return { mode: "token_slot", slot: grant.slot };
     }
     case "sts_policy":
+    case "github_app":
+    case "token_request":
     case "none":
       throw new CredentialUnavailable(`${who}: downscope_mode ${grant.mode} does not apply to Google Cloud`);
   }

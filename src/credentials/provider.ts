@@ -26,3 +26,25 @@ export interface CredentialProvider<T = ScopedToken> {
   /** Obtain the credential for a grant, or throw CredentialUnavailable naming the missing source. */
   obtain(grant: Grant, ctx: ProviderContext): Promise<T>;
 }
+
+/**
+ * What a minting provider made, for the audit record and `--explain`: never
+ * the token, only its fingerprint. `minted` false: served from the cache.
+ */
+export type MintInfo =
+  | {
+      kind: "github_app";
+      permissions: Record<string, string>;
+      repositories: string[];
+      expires_at: string;
+      fingerprint: string;
+      minted: boolean;
+    }
+  | {
+      kind: "token_request";
+      service_account: string;
+      audiences?: string[];
+      expires_at: string;
+      fingerprint: string;
+      minted: boolean;
+    };

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { CredentialUnavailable } from "../errors.js";
 import { expandHome } from "../paths.js";
 import type { Env } from "../paths.js";
-import type { TokenSlot } from "../policy/schema.js";
+import type { KeySource, TokenSlot } from "../policy/schema.js";
 import type { ScopedToken } from "./provider.js";
 
 export function fingerprint(secret: string): string {
@@ -19,24 +19,69 @@ export function fingerprint(secret: string): string {
 /** Reads a slot's token. Throws CredentialUnavailable naming the source, never the value. */
 export function readSlotToken(slotName: string, slot: TokenSlot, env: Env, cwd: string): ScopedToken {
   const where = `slot "${slotName}"`;
-  let value: string | undefined;
-  if (slot.env_var !== undefined) {
-    value = env[slot.env_var];
+  const token = readSource(where, slot, env, cwd, "token").trim();
+  if (token === "") throw new CredentialUnavailable(`${where}: the token source is empty`);
+  if (/[\r\n\0]/.test(token))
+    throw new CredentialUnavailable(`${where}: the token contains line breaks or NUL; expected a single line`);
+  return { value: token, fingerprint: fingerprint(token) };
+}
+
+/**
+ * Reads a long-lived secret that only downscope's own process may see (a
+ * GitHub App's private key): file, command or keyring, never an environment
+ * variable (the schema refuses one; refused here again). Multi-line values
+ * (PEM) are kept. Throws CredentialUnavailable naming the source, never the value.
+ */
+export function readKeySource(what: string, src: KeySource, env: Env, cwd: string): string {
+  if (src.env_var !== undefined)
+    throw new CredentialUnavailable(
+      `${what}: cannot come from an environment variable (the agent's environment); use file, command or keyring`,
+    );
+  const argv =
+    src.keyring === undefined
+      ? src.command
+      : process.platform === "darwin"
+        ? ["security", "find-generic-password", "-s", src.keyring.service, "-a", src.keyring.account, "-w"]
+        : ["secret-tool", "lookup", "service", src.keyring.service, "account", src.keyring.account];
+  const value = readSource(
+    what,
+    { ...(src.file !== undefined ? { file: src.file } : {}), ...(argv ? { command: argv } : {}) },
+    env,
+    cwd,
+    "key",
+  );
+  const trimmed = value.trim();
+  if (trimmed === "") throw new CredentialUnavailable(`${what}: the source is empty`);
+  return trimmed + "\n";
+}
+
+interface Source {
+  env_var?: string | undefined;
+  file?: string | undefined;
+  command?: readonly string[] | undefined;
+}
+
+function readSource(where: string, src: Source, env: Env, cwd: string, noun: "token" | "key"): string {
+  if (src.env_var !== undefined) {
+    const value = env[src.env_var];
     if (value === undefined || value.trim() === "")
       throw new CredentialUnavailable(
-        `${where}: environment variable ${slot.env_var} is not set in downscope's environment`,
+        `${where}: environment variable ${src.env_var} is not set in downscope's environment`,
       );
-  } else if (slot.file !== undefined) {
-    const path = expandHome(slot.file, env);
+    return value;
+  }
+  if (src.file !== undefined) {
+    const path = expandHome(src.file, env);
     try {
-      value = readFileSync(path, "utf8");
+      return readFileSync(path, "utf8");
     } catch (e) {
       throw new CredentialUnavailable(
-        `${where}: cannot read token file ${path} (${(e as NodeJS.ErrnoException).code ?? "error"})`,
+        `${where}: cannot read ${noun} file ${path} (${(e as NodeJS.ErrnoException).code ?? "error"})`,
       );
     }
-  } else if (slot.command !== undefined) {
-    const [file, ...args] = slot.command;
+  }
+  if (src.command !== undefined) {
+    const [file, ...args] = src.command;
     const r = spawnSync(file!, args, {
       cwd,
       env: env,
@@ -47,16 +92,12 @@ export function readSlotToken(slotName: string, slot: TokenSlot, env: Env, cwd: 
     });
     if (r.error)
       throw new CredentialUnavailable(
-        `${where}: cannot run token command ${file}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`,
+        `${where}: cannot run ${noun} command ${file}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`,
       );
     if (r.status !== 0)
       // stderr may contain the secret or parts of it: report that it failed, not what it said.
-      throw new CredentialUnavailable(`${where}: token command ${file} exited with status ${r.status ?? r.signal}`);
-    value = r.stdout;
+      throw new CredentialUnavailable(`${where}: ${noun} command ${file} exited with status ${r.status ?? r.signal}`);
+    return r.stdout;
   }
-  const token = (value ?? "").trim();
-  if (token === "") throw new CredentialUnavailable(`${where}: the token source is empty`);
-  if (/[\r\n\0]/.test(token))
-    throw new CredentialUnavailable(`${where}: the token contains line breaks or NUL; expected a single line`);
-  return { value: token, fingerprint: fingerprint(token) };
+  return "";
 }

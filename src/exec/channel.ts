@@ -11,6 +11,7 @@
  */
 import type { Decision, Grant } from "../policy/evaluate.js";
 import type { Env } from "../paths.js";
+import type { MintInfo } from "../credentials/provider.js";
 
 export interface ChannelInput {
   decision: Decision;
@@ -39,6 +40,8 @@ export interface ChildPlan {
   env: Record<string, string>;
   /** Secret values handed out, for redaction and the audit fingerprint. Never logged. */
   secrets: string[];
+  /** What was minted for this command (github_app, token_request), for the audit record. */
+  minted?: MintInfo;
   /** Started once the child runs (e.g. keep a token file fresh); the returned function stops it. */
   whileRunning?: () => () => void;
 }

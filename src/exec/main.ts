@@ -17,11 +17,14 @@ import { auditEvent, prepareAuditEvent } from "../audit/event.js";
 import { fingerprint } from "../credentials/token-sources.js";
 import { reraise, runChild, signalExitCode, type ChildExit } from "./spawn.js";
 
-const USAGE = `usage: downscope-exec [--explain] [--] <binary> [args...]
+const USAGE = `usage: downscope-exec [--explain] [--approval NONCE] [--] <binary> [args...]
 
 Runs <binary> with only the scoped credential the policy grants it.
   --explain   print the decision, the real binary and the child's environment
               (names; secret values redacted) without running anything
+  --approval  the single-use approval of a review, written by the hook when a
+              human approves (contained mode: an environment prefix would keep
+              the call inside Claude Code's sandbox)
 Environment: DOWNSCOPE_CONFIG (project policy file), DOWNSCOPE_APPROVAL (set by
 the hook for an approved review), DOWNSCOPE_EXEC_DEPTH (loop guard),
 DOWNSCOPE_DEBUG (stack traces on internal errors).
@@ -59,14 +62,17 @@ export const defaultRuntime = (): ExecRuntime => ({
 export function parseExecArgs(argv: readonly string[]): {
   explain: boolean;
   help: boolean;
+  approval?: string;
   binary?: string;
   args: string[];
 } {
   let explain = false;
+  let approval: string | undefined;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--explain") explain = true;
+    else if (a === "--approval") approval = argv[++i] ?? "";
     else if (a === "--help" || a === "-h") return { explain, help: true, args: [] };
     else if (a === "--") {
       i++;
@@ -74,7 +80,13 @@ export function parseExecArgs(argv: readonly string[]): {
     } else break;
   }
   const [binary, ...args] = argv.slice(i);
-  return { explain, help: false, ...(binary !== undefined ? { binary } : {}), args };
+  return {
+    explain,
+    help: false,
+    ...(approval !== undefined ? { approval } : {}),
+    ...(binary !== undefined ? { binary } : {}),
+    args,
+  };
 }
 
 /** Values --explain may show; every other value is redacted, secret or not. */
@@ -109,6 +121,16 @@ export function formatPlan(plan: ExecPlan, parentEnv: Io["env"]): string {
   lines.push(`argv:     ${plan.argv.map(shellQuote).join(" ")}`);
   for (const k of [...diff.set, ...diff.changed]) lines.push(`env set:  ${k}=${redact(k, plan.env[k]!, plan.secrets)}`);
   for (const k of diff.removed) lines.push(`env del:  ${k}`);
+  if (plan.minted) {
+    const m = plan.minted;
+    const what =
+      m.kind === "github_app"
+        ? `permissions ${Object.entries(m.permissions ?? {})
+            .map(([k, v]) => `${k}:${v}`)
+            .join(",")}; repositories ${(m.repositories ?? []).join(",")}`
+        : `service account ${m.service_account ?? "?"}${m.audiences ? `; audiences ${m.audiences.join(",")}` : ""}`;
+    lines.push(`minted:   ${what}; expires ${m.expires_at}; ${m.fingerprint}${m.minted ? "" : " (cached)"}`);
+  }
   if (plan.passthrough) lines.push(`note:     ${plan.passthrough}`);
   for (const n of d.notes) lines.push(`note:     ${n}`);
   return lines.join("\n") + "\n";
@@ -142,7 +164,14 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
   };
   try {
     const plan = await planExec(
-      { binary: opts.binary, args: opts.args, env: io.env, cwd: io.cwd, explain: opts.explain },
+      {
+        binary: opts.binary,
+        args: opts.args,
+        env: io.env,
+        cwd: io.cwd,
+        explain: opts.explain,
+        ...(opts.approval !== undefined ? { approval: opts.approval } : {}),
+      },
       { now: () => new Date(), selfPaths: rt.selfPaths, makeRunDir: () => (runDir = createRunDir(io.env)) },
     );
     if (opts.explain) {
@@ -171,6 +200,7 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
           slot: plan.grant.slot,
           policy: plan.grant.rule?.name ?? (plan.grant.mode === "token_slot" ? undefined : plan.grant.mode),
           fingerprint: plan.secrets[0] !== undefined ? fingerprint(plan.secrets[0]) : undefined,
+          ...(plan.minted ? { minted: plan.minted } : {}),
         },
         { env: io.env, cwd: io.cwd, policy: plan.policy, stderr: io.stderr },
       );

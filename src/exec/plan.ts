@@ -3,10 +3,18 @@
  * a review, find and check the real binary, and let the service's channel
  * build the child's environment. Returns plain data; spawn.ts runs it.
  */
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
+import {
+  assertInProject,
+  confinedArgv,
+  containedProject,
+  sandboxedRefusal,
+  systemBwrap,
+} from "../contain/exec-guard.js";
+import { containedState, inSandbox } from "../contain/state.js";
 import { consumeApproval, APPROVAL_ENV } from "../approval/approval.js";
 import { CredentialUnavailable, DownscopeError, PolicyDenied, UsageError } from "../errors.js";
-import type { Env } from "../paths.js";
+import { cacheHome, type Env } from "../paths.js";
 import { decide, describeDecision, type Decision, type Grant } from "../policy/evaluate.js";
 import { pathContext } from "../policy/index.js";
 import { loadPolicy } from "../policy/load.js";
@@ -14,6 +22,7 @@ import { serviceForBinary, type Policy } from "../policy/policy.js";
 import type { ChildPlan } from "./channel.js";
 import { channelFor } from "./channels/index.js";
 import { safeChildPath, slotSourceVars, without } from "./env.js";
+import { ensurePrivateDir } from "../private-store.js";
 import { readPins } from "./pins.js";
 import { resolveRealBinary, type Resolved } from "./resolve-binary.js";
 
@@ -33,6 +42,8 @@ export interface ExecRequest {
   cwd: string;
   /** Plan only: do not consume an approval. */
   explain?: boolean;
+  /** The review approval from `--approval` (else DOWNSCOPE_APPROVAL in env). */
+  approval?: string;
 }
 
 export interface ExecDeps {
@@ -60,6 +71,8 @@ export interface ExecPlan {
   /** Set when on_missing_credential: passthrough let the ambient credential through. */
   passthrough?: string;
   whileRunning?: ChildPlan["whileRunning"];
+  /** What was minted for this command (github_app, token_request). */
+  minted?: ChildPlan["minted"];
 }
 
 export function execDepth(env: Env): number {
@@ -98,6 +111,8 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
   const depth = execDepth(req.env);
   const binary = basename(req.binary);
   if (binary === "" || binary === "." || binary === "..") throw new UsageError(`not a binary name: ${req.binary}`);
+  const contained = containedState(req.env);
+  if (contained && inSandbox(req.env) && !req.explain) throw sandboxedRefusal(binary, req.args);
   const policy = await loadPolicy({ cwd: req.cwd, env: req.env });
   const decision = decide(policy, { kind: "cli", binary, args: req.args }, pathContext(req.cwd, req.env));
   if (decision.service === undefined)
@@ -114,7 +129,7 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
         grant = reviewGrant(policy, binary);
         break;
       }
-      const check = consumeApproval(req.env[APPROVAL_ENV], binary, req.args, req.env);
+      const check = consumeApproval(req.approval ?? req.env[APPROVAL_ENV], binary, req.args, req.env);
       if (!check.ok)
         throw new PolicyDenied(
           `${describeDecision(decision)}; ${check.reason}. A human must approve it in Claude Code's prompt, or run it in their own terminal`,
@@ -131,6 +146,17 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
       `${decision.service}: no trusted layer configures a credential for it, so it cannot run (${decision.notes.join("; ") || "the user must review the project policy and trust it (`downscope trust`, in their own terminal), or configure the service in their user config; ask them"})`,
     );
 
+  let project: string | undefined;
+  if (contained) {
+    const slot = grant.slot !== undefined ? grant.config.token_slots?.[grant.slot] : undefined;
+    if (slot?.env_var !== undefined)
+      throw new CredentialUnavailable(
+        `contained mode: slot "${grant.slot}" reads the environment variable ${slot.env_var}, which lives in the agent's environment. Store the token where the sandbox cannot read it — \`downscope slot set ${grant.slot}\` (then \`file: ~/.config/downscope/slots/${grant.slot}\`), or a keyring entry — and ask the user to do so`,
+      );
+    const projectFile = policy.layers.find((l) => l.name === "project")?.file;
+    project = containedProject(req.env, projectFile && dirname(dirname(projectFile)), req.cwd);
+    assertInProject(req.cwd, project);
+  }
   const pins = readPins(req.env);
   const resolved = resolveRealBinary({
     binary,
@@ -162,7 +188,9 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
       now: deps.now,
     });
   } catch (e) {
-    if (!(e instanceof CredentialUnavailable) || grant.config.on_missing_credential !== "passthrough") throw e;
+    // Contained: the ambient credential is exactly what must not reach a command outside the sandbox.
+    if (!(e instanceof CredentialUnavailable) || grant.config.on_missing_credential !== "passthrough" || contained)
+      throw e;
     // The visible opt-in (trusted layers only: a grant always comes from one).
     passthrough = `${e.message}; running with the ambient credential (on_missing_credential: passthrough in ${grant.file})`;
     child = { env: { ...baseEnv }, secrets: [] };
@@ -173,9 +201,22 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
     if (env[name] !== undefined && env[name] === req.env[name] && !child.secrets.includes(env[name])) delete env[name];
   env[DEPTH_ENV] = String(depth + 1);
   if (env.PATH !== undefined) env.PATH = safeChildPath(env.PATH, req.cwd).path;
+  let file = resolved.path;
+  let argv = [binary, ...req.args];
+  if (contained && project !== undefined) {
+    const bwrap = systemBwrap();
+    if (bwrap === undefined)
+      throw new CredentialUnavailable(
+        "contained mode: bubblewrap (/usr/bin/bwrap) is missing, so the command cannot be confined to the project; install it (apt install bubblewrap)",
+      );
+    const cacheDirs = ["aws", "gcp"].map((ns) => join(cacheHome(req.env), ns));
+    for (const d of cacheDirs) ensurePrivateDir(d); // bound writable only if they exist
+    argv = confinedArgv(bwrap, { project, runDir: tmpDir, cacheDirs }, resolved.path, req.args);
+    file = bwrap;
+  }
   return {
-    file: resolved.path,
-    argv: [binary, ...req.args],
+    file,
+    argv,
     env,
     secrets: child.secrets,
     decision,
@@ -185,5 +226,6 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
     policy,
     ...(passthrough !== undefined ? { passthrough } : {}),
     ...(child.whileRunning ? { whileRunning: child.whileRunning } : {}),
+    ...(child.minted ? { minted: child.minted } : {}),
   };
 }

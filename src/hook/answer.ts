@@ -13,6 +13,8 @@ import type { Env } from "../paths.js";
 import { loadPolicy } from "../policy/load.js";
 import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
 import { mayInvolveService } from "../shell/prefilter.js";
+import { containmentProblem } from "../contain/check.js";
+import { containedState } from "../contain/state.js";
 import type { HookResult } from "./decide.js";
 import { decideFileWrite, FILE_WRITE_TOOLS, projectDir } from "./protected-paths.js";
 import type { HookPayload } from "./protocol.js";
@@ -42,6 +44,15 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
     return decideFileWrite(payload.tool_name, payload.tool_input, opts.env, cwd);
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
   const command = payload.tool_input.command;
+  const contained = isBash ? containedState(opts.env) : undefined;
+  if (contained) {
+    const problem = containmentProblem(contained, projectDir(opts.env, cwd));
+    if (problem !== undefined)
+      return {
+        decision: "deny",
+        reason: `downscope: contained mode is void here: ${problem}. Every command is blocked until the user fixes it; tell the user.`,
+      };
+  }
   // Self-protection first, whatever the policy says or whether it loads (src/hook/self-protect.ts).
   if (isBash && typeof command === "string" && mayTouchSelf(command, selfGateExtra(opts.env))) {
     const { answerSelf } = await import("./service.js");

@@ -14,7 +14,7 @@
 import { decide, describeDecision, type Decision } from "../policy/index.js";
 import type { PathContext } from "../policy/evaluate.js";
 import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
-import type { analyzeShell, ShellInvocation } from "../shell/analyze.js";
+import type { analyzeShell, ShellAnalysis, ShellInvocation } from "../shell/analyze.js";
 
 export interface HookContext {
   policy: Policy;
@@ -27,6 +27,13 @@ export interface HookContext {
   analyze: typeof analyzeShell;
   /** Records a single-use approval bound to this exact argv and returns its nonce. */
   approve: (binary: string, args: readonly string[]) => string;
+  /**
+   * Contained mode (src/contain/): the rewritten call runs outside Claude
+   * Code's sandbox only when it is the whole command, so a service call must
+   * stand alone, and an approval travels as `--approval` (an environment
+   * prefix keeps a call sandboxed).
+   */
+  contained?: boolean;
 }
 
 export type HookResult =
@@ -102,7 +109,11 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
       reason: `downscope: \`${clip(denied.inv.text)}\` ${describeDecision(denied.decision)}${denied.decision.matched ? ` (matched ${denied.decision.matched})` : ""}`,
     };
   }
-  if (services.length > 0 && (command.includes(APPROVAL_ENV) || a.envChanges.some((c) => c.name === APPROVAL_ENV))) {
+  const agentApproval =
+    command.includes(APPROVAL_ENV) ||
+    a.envChanges.some((c) => c.name === APPROVAL_ENV) ||
+    (/--approval\b/.test(command) && a.invocations.some((inv) => isAgentWrapped(inv)));
+  if (services.length > 0 && agentApproval) {
     return {
       decision: "deny",
       reason: `downscope: the command sets ${APPROVAL_ENV} itself; approvals are created by the hook when a human approves, never written by the agent. Run the command without it.`,
@@ -138,6 +149,17 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
     }
   }
 
+  if (ctx.contained && services.length > 0) {
+    const alone = standsAlone(command, a);
+    if (!alone) {
+      const s = services[0]!;
+      return {
+        decision: "deny",
+        reason: `downscope: contained mode: \`${clip(s.inv.text)}\` gets its credential only outside the sandbox, and only a service call that is the whole command leaves it. Run \`${clip(s.inv.text)}\` as a command of its own (no pipe, chain, redirect, variable prefix, substitution or script), then process its output in a second command.`,
+      };
+    }
+  }
+
   const reviews = services.filter((s) => s.decision.action === "review");
   const nestedNeedsShims = services.filter((s) => s.inv.insertAt === undefined && !isAgentWrapped(s.inv));
   const askReasons: string[] = [
@@ -169,8 +191,11 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
   if (askReasons.length > 0) {
     for (const s of reviews) {
       const nonce = ctx.approve(s.inv.binary, s.inv.args);
-      const assign = s.inv.wrappers.length === 0 ? `${APPROVAL_ENV}=${nonce} ` : `env ${APPROVAL_ENV}=${nonce} `;
-      inserts.set(s.inv.insertAt!, `${assign}${ctx.execCommand} `);
+      if (ctx.contained) inserts.set(s.inv.insertAt!, `${ctx.execCommand} --approval ${nonce} `);
+      else {
+        const assign = s.inv.wrappers.length === 0 ? `${APPROVAL_ENV}=${nonce} ` : `env ${APPROVAL_ENV}=${nonce} `;
+        inserts.set(s.inv.insertAt!, `${assign}${ctx.execCommand} `);
+      }
     }
     const rewritten = applyInserts(command, inserts);
     return {
@@ -207,6 +232,23 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
     return { decision: "none" };
   }
   return { decision: "rewrite", reason: `downscope: ${summary}`, command: rewritten };
+}
+
+/**
+ * The command is one service call and nothing else — what Claude Code's
+ * excludedCommands takes out of the sandbox once the hook has put
+ * downscope-exec in front of it (no operators, redirections other than fd
+ * duplication, environment prefixes, wrappers or expansions).
+ */
+function standsAlone(command: string, a: ShellAnalysis): boolean {
+  if (a.invocations.length !== 1 || a.redirections.length > 0 || a.envChanges.length > 0) return false;
+  if (a.unresolved.length > 0 || a.definitions.length > 0) return false;
+  const inv = a.invocations[0]!;
+  if (inv.insertAt === undefined || inv.wrappers.length > 0 || inv.assigns || inv.dynamicArgs) return false;
+  if (command.slice(0, inv.insertAt).trim() !== "") return false;
+  // Nothing after the call but fd duplications (`2>&1`) and white space.
+  const after = command.slice(inv.pos + inv.text.length);
+  return /^(\s*\d*>&\d+)*\s*$/.test(after);
 }
 
 function isAgentWrapped(inv: ShellInvocation): boolean {

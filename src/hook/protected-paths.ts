@@ -18,9 +18,13 @@ import {
   dataHome,
   homedir,
   managedConfigPath,
+  slotsDir,
   stateHome,
+  trustKeyPath,
   type Env,
 } from "../paths.js";
+
+export { slotsDir, trustKeyPath };
 
 export interface ProtectedPath {
   /** Absolute, normalised. A directory protects everything below it. */
@@ -31,10 +35,6 @@ export interface ProtectedPath {
   what: string;
 }
 
-/** Where slot tokens stored by `downscope slot set` live (0600 files in a 0700 dir). */
-export const slotsDir = (env: Env) => join(configHome(env), "slots");
-/** The key trust records are signed with in contained mode. */
-export const trustKeyPath = (env: Env) => join(configHome(env), "trust.key");
 /** The audit trail's HMAC key (same as audit/log.ts auditKeyPath). */
 const auditKey = (env: Env) => join(configHome(env), "audit.key");
 

@@ -8,6 +8,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { createApproval } from "../approval/approval.js";
+import { containedState } from "../contain/state.js";
 import { packageRoot } from "../package-root.js";
 import { dataHome, SHIMS_MARKER, type Env } from "../paths.js";
 import { pathContext } from "../policy/index.js";
@@ -30,7 +31,8 @@ export async function answerService(
 ): Promise<HookResult> {
   const isBash = payload.tool_name === "Bash";
   const pathCtx = pathContext(cwd, env);
-  const exec = execCommand(env);
+  const contained = containedState(env);
+  const exec = contained ? contained.exec : execCommand(env);
   const shims = shimsOnPath(env, shimsFromPathOnly);
   const analyze = isBash ? await analyzer(payload.tool_input.command as string) : notForMcp;
   const ctx: HookContext = {
@@ -40,6 +42,7 @@ export async function answerService(
     shimsOnPath: shims,
     analyze,
     approve: (binary, args) => createApproval(binary, args, env),
+    ...(contained ? { contained: true } : {}),
   };
   if (!isBash) return decideMcp(payload.tool_name, payload.tool_input, ctx);
   return decideBash(payload.tool_input.command as string, ctx);

@@ -11,6 +11,7 @@
  * and answers, cancellations and progress are mapped back.
  */
 import type { CallToolResult, ElicitRequest, ElicitResult } from "@modelcontextprotocol/sdk/types.js";
+import type { MintInfo } from "../credentials/provider.js";
 import { readSlotToken } from "../credentials/token-sources.js";
 import type { Env } from "../paths.js";
 import type { Decision } from "../policy/index.js";
@@ -49,6 +50,8 @@ export interface McpDecisionRecord {
   file?: string;
   reason: string;
   slot?: string;
+  /** github_app: what the instance that ran the call was minted (never the token). */
+  minted?: MintInfo;
 }
 
 export interface ProxyOptions {
@@ -90,7 +93,13 @@ interface Instance {
   stopping: boolean;
   /** Set when the process is gone: why (exit status, signal, spawn error). */
   gone?: string;
+  /** github_app: when the instance's minted token expires (ms since epoch), and what was minted. */
+  expiresAt?: number;
+  minted?: MintInfo;
 }
+
+/** An instance whose minted token expires within this margin is replaced by a fresh one. */
+const APP_TOKEN_MARGIN_MS = 5 * 60_000;
 
 type ToClient =
   | { kind: "upstream"; instance: Instance; upstreamId: RequestId; progressToken?: string }
@@ -106,6 +115,15 @@ interface InFlight {
 }
 
 const idKey = (id: RequestId) => `${typeof id}:${String(id)}`;
+
+function planLabel(plan: InstancePlan): string {
+  if (plan.slot) return `slot ${plan.slot.name}`;
+  if (plan.app)
+    return `GitHub App token ${Object.entries(plan.app.scope.permissions)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(",")} on ${plan.app.scope.repositories.join(",")}`;
+  return "no slot";
+}
 
 export class McpProxy {
   private readonly instances = new Map<string, Instance>();
@@ -254,6 +272,17 @@ export class McpProxy {
         this.answerToolError(req.id, plan.text);
         return;
       case "forward":
+        // A minted token is recorded once the instance holds it (or the mint failed and the call is blocked).
+        if (plan.instance.app)
+          return this.forward(plan.instance, req, {
+            isToolCall: true,
+            record: (instance, why) => {
+              if (why !== undefined) return this.recordDecision(tool, args, plan.decision, "blocked", why);
+              this.recordDecision(tool, args, plan.decision, "forwarded", undefined, instance?.minted);
+              // Later calls on this instance reuse its token.
+              if (instance?.minted) instance.minted = { ...instance.minted, minted: false };
+            },
+          });
         this.recordDecision(tool, args, plan.decision, "forwarded");
         return this.forward(plan.instance, req, { isToolCall: true });
       case "review": {
@@ -291,6 +320,7 @@ export class McpProxy {
     d: Decision | undefined,
     outcome: McpDecisionRecord["outcome"],
     text?: string,
+    minted?: MintInfo,
   ): void {
     const record: McpDecisionRecord = {
       server: this.o.server,
@@ -301,6 +331,7 @@ export class McpProxy {
       ...(d?.rule ? { rule: d.rule.name, layer: d.rule.layer, file: d.rule.file } : {}),
       reason: d?.reason ?? text ?? "",
       ...(d?.grant?.slot !== undefined ? { slot: d.grant.slot } : {}),
+      ...(minted ? { minted } : {}),
     };
     this.debug(`decision ${tool}: ${record.action} (${outcome})${record.rule ? ` by "${record.rule}"` : ""}`);
     this.o.audit?.(record);
@@ -356,7 +387,13 @@ export class McpProxy {
   private async forward(
     plan: InstancePlan,
     req: JSONRPCRequest,
-    opts: { transform?: (r: Record<string, unknown>) => void; isInitialize?: boolean; isToolCall?: boolean },
+    opts: {
+      transform?: (r: Record<string, unknown>) => void;
+      isInitialize?: boolean;
+      isToolCall?: boolean;
+      /** Called once the instance is known (or could not be started: why). */
+      record?: (instance: Instance | undefined, why?: string) => void;
+    },
   ): Promise<void> {
     const inflight: InFlight = { cancelled: false };
     this.inFlight.set(idKey(req.id), inflight);
@@ -367,11 +404,13 @@ export class McpProxy {
       this.inFlight.delete(idKey(req.id));
       if (inflight.cancelled) return;
       const why = e instanceof Error ? e.message : String(e);
+      opts.record?.(undefined, why);
       this.o.log(`downscope mcp-proxy: ${why}\n`);
       if (opts.isToolCall) this.answerToolError(req.id, `downscope: denied: ${why}`);
       else this.answer(req.id, { error: { code: INTERNAL_ERROR, message: `downscope: ${why}` } });
       return;
     }
+    opts.record?.(instance);
     if (inflight.cancelled) {
       this.inFlight.delete(idKey(req.id));
       return;
@@ -461,11 +500,36 @@ export class McpProxy {
   private async instanceFor(plan: InstancePlan, forInitialize: boolean): Promise<Instance> {
     if (this.closing) throw new Error("the proxy is shutting down");
     const existing = this.instances.get(plan.key);
-    if (existing) {
+    if (existing && (existing.expiresAt === undefined || existing.expiresAt - APP_TOKEN_MARGIN_MS > Date.now())) {
       await existing.ready;
       return this.checkAlive(existing);
     }
+    if (existing) {
+      // Its token is about to expire: new calls go to a new instance; the old one finishes and is stopped.
+      this.instances.delete(plan.key);
+      existing.stopping = true;
+      void existing.upstream.stop();
+    }
     let token: { name: string; value: string } | undefined;
+    let expiresAt: number | undefined;
+    let minted: MintInfo | undefined;
+    if (plan.app) {
+      const { githubAppRequest, obtainInstallationToken } = await import("../credentials/github-app.js");
+      const t = await obtainInstallationToken(githubAppRequest(plan.app.grant, plan.app.scope), {
+        env: this.o.env,
+        cwd: this.o.cwd,
+        now: () => new Date(),
+      });
+      token = { name: plan.app.injectAs, value: t.value };
+      expiresAt = t.expiresAt?.getTime();
+      minted = t.info;
+      const again = this.instances.get(plan.key);
+      if (again) {
+        // Another call started the instance while this one minted (the cache made it the same token).
+        await again.ready;
+        return this.checkAlive(again);
+      }
+    }
     if (plan.slot) {
       if (plan.slot.def.inject_file_env !== undefined)
         throw new Error(
@@ -479,7 +543,7 @@ export class McpProxy {
       token = { name: plan.slot.injectAs, value: read(plan.slot.name, plan.slot.def) };
     }
     const env = upstreamEnv(this.o.env, this.strip, token);
-    const label = plan.slot ? `slot ${plan.slot.name}` : "no slot";
+    const label = planLabel(plan);
     // Assigned below, before any event can fire (events come from the event loop).
     const instance = {
       plan,
@@ -487,6 +551,8 @@ export class McpProxy {
       serverRequests: new Set(),
       sentInitialized: false,
       stopping: false,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(minted ? { minted } : {}),
     } as unknown as Instance;
     instance.upstream = new Upstream(
       { file: this.o.upstream.file, args: this.o.upstream.args, cwd: this.o.cwd, env },
@@ -508,7 +574,7 @@ export class McpProxy {
   /** A spawn error can arrive before the first message is sent: report it instead of waiting forever. */
   private checkAlive(i: Instance): Instance {
     if (i.gone !== undefined) {
-      const label = i.plan.slot ? `slot ${i.plan.slot.name}` : "no slot";
+      const label = planLabel(i.plan);
       throw new Error(`the upstream MCP server (${label}) ${i.gone}`);
     }
     return i;

@@ -6,22 +6,41 @@
  * one, an instance holding no slot token at all) serves everything that is
  * not a `tools/call` routed elsewhere: initialize, tools/list, resources, prompts.
  */
+import { githubAppToolScope, type GithubAppScope } from "../credentials/github-app-scope.js";
 import type { Env } from "../paths.js";
 import type { Grant, Policy } from "../policy/index.js";
 import { serviceForServer } from "../policy/policy.js";
 import type { Service, TokenSlot } from "../policy/schema.js";
 
-/** What an instance is started with. `slot` undefined: no slot token at all. */
+/** The variable GitHub's MCP server reads its token from (github/github-mcp-server). */
+export const GITHUB_MCP_TOKEN_ENV = "GITHUB_PERSONAL_ACCESS_TOKEN";
+
+/** What an instance is started with. `slot` and `app` undefined: no token at all. */
 export interface InstancePlan {
-  /** Map key: the config file and slot name, or "" for the token-less instance. */
+  /** Map key: the config file and slot name (or minted scope), or "" for the token-less instance. */
   key: string;
   slot?: { name: string; def: TokenSlot; injectAs: string | undefined };
+  /** github_app: the instance runs with an installation token minted for this scope (and is replaced before it expires). */
+  app?: { grant: Grant; scope: GithubAppScope; injectAs: string };
 }
 
-/** The plan for an allow grant (a rule's slot, or the service's default slot). */
-export function planForGrant(grant: Grant): InstancePlan {
+/**
+ * The plan for an allow grant: a rule's slot or the service's default slot;
+ * github_app: one instance per (permissions, repositories), the repository
+ * taken from the call's owner/repo arguments for `from_command`. Throws
+ * (PolicyDenied, CredentialUnavailable) when no token can be minted for the call.
+ */
+export function planForGrant(grant: Grant, args: Readonly<Record<string, unknown>> = {}): InstancePlan {
+  if (grant.mode === "github_app") return appPlan(grant, githubAppToolScope(grant, args));
   if (grant.mode !== "token_slot" || grant.slot === undefined) return { key: "" };
   return planForSlot(grant.file, grant.config, grant.slot);
+}
+
+function appPlan(grant: Grant, scope: GithubAppScope): InstancePlan {
+  return {
+    key: `${grant.file}#github_app#${JSON.stringify([scope.permissions, scope.repositories])}`,
+    app: { grant, scope, injectAs: grant.config.inject_as ?? GITHUB_MCP_TOKEN_ENV },
+  };
 }
 
 function planForSlot(file: string, service: Service, name: string): InstancePlan {
@@ -37,8 +56,20 @@ function planForSlot(file: string, service: Service, name: string): InstancePlan
 export function defaultPlan(policy: Policy | undefined, server: string): InstancePlan {
   if (!policy) return { key: "" };
   const trusted = [...policy.layers].reverse().find((l) => l.trusted && serviceForServer(l.config, server));
-  const svc = trusted && serviceForServer(trusted.config, server)?.[1];
-  if (!svc || svc.downscope_mode !== "token_slot" || svc.default_slot === undefined) return { key: "" };
+  const hit = trusted && serviceForServer(trusted.config, server);
+  const svc = hit?.[1];
+  // github_app: the default instance (initialize, tools/list) holds a token only for fixed service-level defaults.
+  if (trusted && hit && svc?.downscope_mode === "github_app") {
+    if (svc.permissions === undefined || svc.repositories === undefined || svc.repositories === "from_command")
+      return { key: "" };
+    const grant: Grant = { service: hit[0], mode: "github_app", layer: trusted.name, file: trusted.file, config: svc };
+    try {
+      return appPlan(grant, githubAppToolScope(grant, {}));
+    } catch {
+      return { key: "" };
+    }
+  }
+  if (!trusted || !svc || svc.downscope_mode !== "token_slot" || svc.default_slot === undefined) return { key: "" };
   return planForSlot(trusted.file, svc, svc.default_slot);
 }
 
@@ -63,6 +94,7 @@ export function strippedNames(policy: Policy | undefined, server: string): Set<s
       if (slot.inject_file_env !== undefined) out.add(slot.inject_file_env);
     }
     if (own.inject_as !== undefined) out.add(own.inject_as);
+    if (own.downscope_mode === "github_app") out.add(GITHUB_MCP_TOKEN_ENV);
     if (own.inject_file_env !== undefined) out.add(own.inject_file_env);
     for (const n of own.strip_env ?? []) out.add(n);
   }

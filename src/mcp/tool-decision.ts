@@ -48,7 +48,11 @@ export function planToolCall(
           text: `downscope: denied: ${describeDecision(decision)}, but ${decision.notes.join("; ") || "no trusted layer grants a credential"}`,
         };
       }
-      return { kind: "forward", decision, instance: planForGrant(decision.grant) };
+      try {
+        return { kind: "forward", decision, instance: planForGrant(decision.grant, args) };
+      } catch (e) {
+        return { kind: "deny", decision, text: `downscope: denied: ${e instanceof Error ? e.message : String(e)}` };
+      }
   }
 }
 

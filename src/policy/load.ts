@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, statSync, type BigIntStats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { cacheHome, managedConfigPath, relocationProblem, trustStorePath, userConfigPath, type Env } from "../paths.js";
+import { cacheHome, managedConfigPath, relocationProblem, userConfigPath, type Env } from "../paths.js";
 import { readPrivateJson, writePrivateJson } from "../private-store.js";
 import { sha256Hex } from "../lazy-crypto.js";
 import type { Layer, LayerName, Policy } from "./policy.js";
@@ -227,7 +227,7 @@ export async function loadPolicy({ cwd, env, now }: LoadOptions): Promise<Policy
     ["project", projectFile, env.DOWNSCOPE_CONFIG !== undefined],
   ];
   const ctx: LayerContext = {
-    trust: readTrustStore(trustStorePath(env)),
+    trust: readTrustStore(env),
     env,
     now: now ?? Date.now,
     identities: readPrivateJson<Identities>(identitiesPath(env)),

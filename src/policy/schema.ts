@@ -15,11 +15,19 @@ export const ActionSchema = z
   .describe("allow runs with the rule's scoped credential; review needs a human; deny blocks.");
 export type Action = z.infer<typeof ActionSchema>;
 
-export const MODES = ["token_slot", "sts_policy", "credential_access_boundary", "oauth_scope", "none"] as const;
+export const MODES = [
+  "token_slot",
+  "sts_policy",
+  "credential_access_boundary",
+  "oauth_scope",
+  "github_app",
+  "token_request",
+  "none",
+] as const;
 export const ModeSchema = z
   .enum(MODES)
   .describe(
-    "How the scoped credential is made: token_slot (a pre-provisioned token), sts_policy (AWS STS session policy), credential_access_boundary (GCP downscoped token), oauth_scope (GCP impersonation with narrower scopes), none (rules only, no credential is handed out).",
+    "How the scoped credential is made: token_slot (a pre-provisioned token), sts_policy (AWS STS session policy), credential_access_boundary (GCP downscoped token), oauth_scope (GCP impersonation with narrower scopes), github_app (a GitHub App installation token minted per command with the rule's permissions and repositories), token_request (a Kubernetes service account token minted per command with the TokenRequest API), none (rules only, no credential is handed out).",
   );
 export type Mode = z.infer<typeof ModeSchema>;
 
@@ -49,6 +57,114 @@ export const TokenSlotSchema = z
     "a token slot needs exactly one source: env_var, file or command",
   );
 export type TokenSlot = z.infer<typeof TokenSlotSchema>;
+
+/**
+ * Where a long-lived secret read only by downscope comes from (the GitHub App's
+ * private key). Never an environment variable: that lives in the agent's
+ * environment, which the agent can read and set.
+ */
+export const KeySourceSchema = z
+  .strictObject({
+    file: z.string().min(1).optional().describe("Read the PEM key from this file (`~` expanded)."),
+    command: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Run this argv (no shell) and use its stdout, e.g. [op, read, 'op://vault/app/private-key']."),
+    keyring: z
+      .strictObject({
+        service: z.string().min(1).describe("The keyring entry's service name."),
+        account: z.string().min(1).describe("The keyring entry's account name."),
+      })
+      .optional()
+      .describe(
+        "The system keyring: `secret-tool lookup service S account A` on Linux, `security find-generic-password -s S -a A -w` on macOS.",
+      ),
+    env_var: z
+      .unknown()
+      .optional()
+      .describe("Not accepted: an environment variable lives in the agent's environment, which the agent can read."),
+  })
+  .superRefine((s, ctx) => {
+    if (s.env_var !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["env_var"],
+        message:
+          "private_key cannot come from an environment variable: it would live in the agent's environment, where the agent can read it; use file, command or keyring",
+      });
+      return;
+    }
+    if ([s.file, s.command, s.keyring].filter((v) => v !== undefined).length !== 1)
+      ctx.addIssue({ code: "custom", message: "private_key needs exactly one source: file, command or keyring" });
+  })
+  .describe("A secret source read by downscope only: file, command or keyring (never an environment variable).");
+export type KeySource = z.infer<typeof KeySourceSchema>;
+
+/** Loopback hosts: the only ones plain http may be used with (local fakes in tests). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+export const ApiUrlSchema = z
+  .string()
+  .superRefine((v, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "expected a URL like https://github.example.com/api/v3" });
+      return;
+    }
+    if (u.protocol === "https:") return;
+    if (u.protocol === "http:" && isLoopbackHost(u.hostname)) return;
+    ctx.addIssue({
+      code: "custom",
+      message:
+        u.protocol === "http:"
+          ? "api_url must use https: plain http would send the app's signed JWT and the minted token in the clear (http is accepted only for a loopback address such as 127.0.0.1, for local tests)"
+          : "api_url must be an https:// URL",
+    });
+  })
+  .describe(
+    "github_app: the REST API base URL (default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3). https only; plain http only for a loopback address.",
+  );
+
+/** A GitHub App permission level; lint checks each permission's allowed levels. */
+export const PermissionLevelSchema = z.enum(["read", "write", "admin"]);
+export const GithubPermissionsSchema = z
+  .record(
+    z.string().regex(/^[a-z_]+$/, "GitHub permission names are lower_snake_case, e.g. pull_requests"),
+    PermissionLevelSchema,
+  )
+  .describe(
+    "github_app: the installation token's permissions, e.g. { contents: read, pull_requests: write } (names and levels as GitHub defines them; `lint` checks them).",
+  );
+
+const repoName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.-]+$/,
+    "a repository name without its owner, e.g. app (the installation's account is the owner)",
+  );
+export const RepositoriesSchema = z
+  .union([z.literal("from_command"), z.array(repoName).min(1)])
+  .describe(
+    "github_app: the repositories the token is limited to: a list of names, or from_command (the command's --repo/-R value, else the origin remote of the working directory).",
+  );
+
+const serviceAccount = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/,
+    "expected namespace/name of a Kubernetes service account, e.g. team-a/ci-reader",
+  );
+const expirationSeconds = z
+  .number()
+  .int()
+  .min(600, "the TokenRequest API's minimum is 600 seconds")
+  .max(86400, "at most 86400 seconds (one day): a minted token should not outlive the work it was minted for");
 
 /** IAM policy document (validated loosely here; `lint` checks it further). */
 export const IamPolicySchema = z
@@ -138,6 +254,26 @@ export const RuleSchema = z
     policy_arns: z.array(z.string().startsWith("arn:")).optional().describe("sts_policy: managed policy ARNs."),
     access_boundary: AccessBoundarySchema.optional().describe("credential_access_boundary: boundary for this rule."),
     scopes: z.array(z.string().min(1)).optional().describe("oauth_scope: OAuth scopes for this rule."),
+    permissions: GithubPermissionsSchema.optional(),
+    repositories: RepositoriesSchema.optional(),
+    fallback_repositories: z
+      .array(repoName)
+      .min(1)
+      .optional()
+      .describe(
+        "github_app with repositories: from_command: the repositories a command gets when its repository cannot be known (without it, such a command is denied).",
+      ),
+    service_account: serviceAccount
+      .optional()
+      .describe("token_request: the service account (namespace/name) whose token this rule's commands run with."),
+    expiration_seconds: expirationSeconds
+      .optional()
+      .describe("token_request: the minted token's lifetime (600 to 86400)."),
+    audiences: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("token_request: the token's audiences (default: the API server's)."),
     examples: z
       .array(z.string())
       .optional()
@@ -160,6 +296,10 @@ export const RuleSchema = z
   .refine((r) => r.policy === undefined || r.policy_file === undefined, {
     message: "give either `policy` or `policy_file`, not both",
     path: ["policy_file"],
+  })
+  .refine((r) => r.fallback_repositories === undefined || r.repositories === "from_command", {
+    message: "`fallback_repositories` only applies with `repositories: from_command`",
+    path: ["fallback_repositories"],
   });
 export type Rule = z.infer<typeof RuleSchema>;
 
@@ -221,6 +361,42 @@ export const ServiceSchema = z
     scopes: z.array(z.string()).optional(),
     target_service_account: z.string().optional().describe("oauth_scope: the service account to impersonate."),
     key_file: z.string().optional().describe("GCP: source credential file instead of Application Default Credentials."),
+    // GitHub App
+    app_id: z
+      .union([
+        z.number().int().positive(),
+        z.string().regex(/^(\d+|Iv[0-9A-Za-z.]+)$/, "expected the app's numeric ID or its client ID (Iv…)"),
+      ])
+      .optional()
+      .describe("github_app: the GitHub App's ID (or client ID), the JWT's issuer."),
+    installation_id: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("github_app: the installation of the app on your account or organization."),
+    private_key: KeySourceSchema.optional().describe(
+      "github_app: the app's private key (PEM), read by downscope only: file, command or keyring.",
+    ),
+    api_url: ApiUrlSchema.optional(),
+    owner: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/)
+      .optional()
+      .describe(
+        "github_app: the installation's account; a command naming a repository of another owner is denied instead of minted for.",
+      ),
+    permissions: GithubPermissionsSchema.optional().describe(
+      "github_app: permissions for commands whose rule names none (and approved reviews).",
+    ),
+    repositories: RepositoriesSchema.optional().describe(
+      "github_app: repositories for commands whose rule names none (and approved reviews).",
+    ),
+    fallback_repositories: z.array(repoName).min(1).optional(),
+    // Kubernetes TokenRequest
+    service_account: serviceAccount.optional().describe("token_request: the default service account (namespace/name)."),
+    expiration_seconds: expirationSeconds.optional().describe("token_request: default lifetime (default 600)."),
+    audiences: z.array(z.string().min(1)).min(1).optional(),
     // MCP
     hide_denied_tools: z.boolean().optional(),
     rules: z.array(RuleSchema).default([]).describe("Evaluated top to bottom; the first match wins."),
@@ -243,6 +419,10 @@ export const ServiceSchema = z
         });
       }
     });
+    if (s.downscope_mode === "github_app")
+      for (const k of ["app_id", "installation_id", "private_key"] as const)
+        if (s[k] === undefined)
+          ctx.addIssue({ code: "custom", path: [k], message: `downscope_mode github_app needs ${k}` });
     if (s.inline_policy !== undefined && s.policy_file !== undefined) {
       ctx.addIssue({
         code: "custom",

@@ -286,8 +286,18 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
         case "downscope-exec":
         case "downscope-exec.js":
           // Written by the agent, not by the hook: judge what it wraps.
-          wrap(skipOptions(rest, {}));
+          wrap(skipOptions(rest, EXEC_VALUE_FLAGS));
           continue;
+        case "node":
+        case "nodejs": {
+          // `node …/downscope-exec.js gh …` (contained mode's spelling) wraps like downscope-exec.
+          const script = skipOptions(rest, NODE_VALUE_FLAGS);
+          if (script[0] !== undefined && /^downscope-exec(\.c?js)?$/.test(basename(script[0].value))) {
+            words = [{ ...script[0], value: "downscope-exec.js" }, ...script.slice(1)];
+            continue;
+          }
+          return emit(cmd, rest, f);
+        }
         case "eval": {
           emit(cmd, rest, f);
           if (rest.some((a) => a.dynamic)) return void unresolved("eval of a non-literal string", f);
@@ -451,6 +461,13 @@ const SUDO_VALUE_FLAGS: Record<string, boolean> = Object.fromEntries(
     "--other-user",
     "--chroot",
   ].map((k) => [k, true]),
+);
+const EXEC_VALUE_FLAGS: Record<string, boolean> = { "--approval": true };
+const NODE_VALUE_FLAGS: Record<string, boolean> = Object.fromEntries(
+  ["-r", "--require", "--import", "--loader", "--experimental-loader", "-C", "--conditions", "--title"].map((k) => [
+    k,
+    true,
+  ]),
 );
 const XARGS_VALUE_FLAGS: Record<string, boolean> = Object.fromEntries(
   [

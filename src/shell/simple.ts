@@ -61,6 +61,9 @@ export function analyzeSimple(text: string): ShellAnalysis | undefined {
     const [cmd, ...args] = words as [Word, ...Word[]];
     const binary = cmd.value.slice(cmd.value.lastIndexOf("/") + 1);
     if (cmd.value.includes("=") || RESERVED.has(cmd.value) || RUNS_OTHERS.has(binary)) return undefined;
+    // `node …/downscope-exec.js gh …` is unwrapped by the full analysis.
+    if ((binary === "node" || binary === "nodejs") && args.some((a) => a.value.includes("downscope-exec")))
+      return undefined;
     const last = words[words.length - 1]!;
     invocations.push({
       binary,

@@ -16,6 +16,10 @@ import { runCli } from "../helpers/run-cli.js";
 import { sandbox } from "../helpers/sandbox.js";
 import { RawProxy, FIXTURES } from "../mcp/helpers.js";
 import { awsSourceFiles, startMoto, TOOL_PATH, type Moto } from "../aws/moto.js";
+import { appKeys, fakeGithub } from "../github/fake-github.js";
+import { fakeKube, USER_TOKEN } from "../exec/fake-kube.js";
+import { requireTool } from "../exec/fake-https.js";
+import { run } from "../exec/helpers.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const EXEC = join(ROOT, "bin/downscope-exec.js");
@@ -136,5 +140,94 @@ services:
       expect(statSync(file).mode & 0o077).toBe(0);
     }
     expect(leaks.filter((l) => !l.includes("/.cache/downscope/aws"))).toEqual([]);
+  });
+
+  // Minted credentials (issue 16): the GitHub App's installation token and its
+  // private key, the Kubernetes service account token and the user's
+  // kubeconfig credential reach no file but their own sources and the private
+  // credential cache (0600), and no audit line.
+  it("github_app and token_request: minted tokens and the long-lived secrets they are minted with", async () => {
+    requireTool("kubectl", "install kubectl");
+    const sb = sandbox();
+    const keys = appKeys();
+    // A plain-http loopback api_url: the one place plain http is accepted.
+    const gh = await fakeGithub(sb.root, {
+      appId: 9,
+      publicKey: keys.publicKey,
+      installations: { 5: { contents: "read", metadata: "read" } },
+      plain: true,
+    });
+    const kube = await fakeKube(sb.root);
+    try {
+      const fakeGh = sb.write("bin/gh", "#!/bin/sh\nexit 0\n");
+      chmodSync(fakeGh, 0o755);
+      const keyFile = sb.write("home/.config/downscope/app.pem", keys.privatePem, 0o600);
+      const kubeconfig = sb.write(
+        "home/.kube/config",
+        `apiVersion: v1
+kind: Config
+clusters: [{name: dev, cluster: {server: "https://127.0.0.1:${kube.port}", certificate-authority: ${kube.caFile}}}]
+contexts: [{name: dev-ctx, context: {cluster: dev, user: me}}]
+current-context: dev-ctx
+users: [{name: me, user: {token: ${USER_TOKEN}}}]
+`,
+      );
+      sb.write(
+        "home/.config/downscope/config.yaml",
+        `version: 1
+services:
+  gh:
+    binary_path: ${fakeGh}
+    downscope_mode: github_app
+    app_id: 9
+    installation_id: 5
+    private_key: { file: ${keyFile} }
+    api_url: ${gh.apiUrl}
+    permissions: { contents: read, metadata: read }
+    repositories: [app]
+  kubectl:
+    downscope_mode: token_request
+    allowed_hosts: [127.0.0.1]
+    service_account: team-a/viewer
+`,
+      );
+      const env = { ...sb.env, PATH: TOOL_PATH };
+      // Asynchronous: the fakes answer from this process.
+      const exec = (args: string[]) => run(process.execPath, [EXEC, ...args], { cwd: sb.project, env });
+      const g = await exec(["gh", "pr", "list"]);
+      expect(g.code, g.stderr).toBe(0);
+      const k = await exec(["kubectl", "get", "--raw", "/api/v1/namespaces/team-a/pods"]);
+      expect(k.code, k.stderr).toBe(0);
+      const explain = await exec(["--explain", "gh", "pr", "list"]);
+      expect(explain.code, explain.stderr).toBe(0);
+      expect(gh.mints).toHaveLength(1);
+      expect(kube.minted).toHaveLength(1);
+
+      const minted = [gh.mints[0]!.token!, kube.minted[0]!];
+      const keyBody = keys.privatePem.split("\n")[5]!;
+      const secrets = [...minted, keyBody, USER_TOKEN];
+      for (const out of [g.stdout, g.stderr, k.stderr, explain.stdout, explain.stderr])
+        for (const t of secrets) expect(out).not.toContain(t);
+      const log = readFileSync(join(sb.env.XDG_STATE_HOME!, "downscope/audit.jsonl"), "utf8");
+      expect(log).toContain('"minted":{"kind":"github_app"');
+      expect(log).toContain('"minted":{"kind":"token_request"');
+      const leaks: string[] = [];
+      for (const f of filesUnder(sb.root)) {
+        if (f === keyFile || f === kubeconfig) continue;
+        const text = readFileSync(f, "latin1");
+        for (const t of secrets) if (text.includes(t)) leaks.push(`${f} contains ${t.slice(0, 12)}…`);
+      }
+      // The credential cache holds the minted tokens by design (private files); nothing else, and never a source secret.
+      const cached = (l: string) => /\/\.cache\/downscope\/(github-app|kube-token-request)\//.test(l);
+      for (const l of leaks.filter(cached)) {
+        expect(minted.some((t) => l.endsWith(`${t.slice(0, 12)}…`))).toBe(true);
+        expect(statSync(l.split(" contains ")[0]!).mode & 0o077).toBe(0);
+      }
+      expect(leaks.filter(cached)).toHaveLength(2);
+      expect(leaks.filter((l) => !cached(l))).toEqual([]);
+    } finally {
+      await gh.close();
+      await kube.close();
+    }
   });
 });

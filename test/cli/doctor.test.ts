@@ -160,4 +160,29 @@ describe("downscope doctor", () => {
     const d = await doctor(sb, sb.env);
     expect(d.out.findings.filter((f) => f.check === "cursor" || f.check === "gemini")).toEqual([]);
   });
+
+  it("checks the GitHub App private key's presence and mode without reading it", async () => {
+    const sb = sandbox();
+    const key = join(sb.home, "app.pem");
+    sb.write(
+      join(sb.env.XDG_CONFIG_HOME!, "downscope/config.yaml"),
+      `version: 1
+services:
+  gh:
+    downscope_mode: github_app
+    app_id: 1
+    installation_id: 2
+    private_key: { file: ${key} }
+    permissions: { contents: read }
+    repositories: from_command
+`,
+    );
+    expect((await doctor(sb, sb.env)).has("error", "source", `the GitHub App private key ${key} is not readable`)).toBe(
+      true,
+    );
+    sb.write(key, "not read by doctor", 0o644);
+    expect((await doctor(sb, sb.env)).has("warn", "source", "is readable by other users")).toBe(true);
+    chmodSync(key, 0o600);
+    expect((await doctor(sb, sb.env)).has("ok", "source", `the GitHub App private key ${key} is readable`)).toBe(true);
+  });
 });

@@ -11,6 +11,8 @@ export interface RunCliOptions {
    * null for a process with no terminal.
    */
   answer?: string | null;
+  /** What the person pastes when asked for a secret (default: the answer). */
+  secret?: string;
 }
 
 /** Runs `downscope <argv>` in-process and captures its output and what it asked at the terminal. */
@@ -32,6 +34,10 @@ export async function runCli(argv: string[], opts: RunCliOptions) {
             ask: (prompt) => {
               prompts.push(prompt);
               return answer;
+            },
+            askSecret: (prompt) => {
+              prompts.push(prompt);
+              return opts.secret ?? answer;
             },
           },
   };

@@ -7,7 +7,7 @@ import { packageRoot } from "../../src/package-root.js";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox } from "../helpers/sandbox.js";
 
-const STARTERS = ["readonly", "developer", "strict"];
+const STARTERS = ["readonly", "developer", "developer-github-app", "strict"];
 
 describe.each(STARTERS)("starter policy %s", (name) => {
   const file = join(packageRoot(), "policies", `${name}.yaml`);

@@ -96,7 +96,7 @@ describe("file identities", () => {
     utimesSync(f, 1_700_000_000, 1_700_000_000);
     const trusted = await loadPolicy({ cwd: sb.project, env: sb.env, now: later });
     const { writeTrustStore } = await import("../../src/policy/trust.js");
-    writeTrustStore(join(sb.env.XDG_STATE_HOME!, "downscope/trusted.json"), new Map([[f, trusted.layers[0]!.sha256]]));
+    writeTrustStore(sb.env, new Map([[f, trusted.layers[0]!.sha256]]));
     expect((await loadPolicy({ cwd: sb.project, env: sb.env, now: later })).layers[0]!.trusted).toBe(true);
     const before = statSync(f, { bigint: true });
     const edited = YAML.replace("deny", "dent");

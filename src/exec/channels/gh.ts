@@ -10,6 +10,38 @@ import { valueFlagsFor } from "../../policy/cli-knowledge.js";
 import type { Channel, ChannelInput } from "../channel.js";
 import { without } from "../env.js";
 import { slotToken } from "./slot-token.js";
+import type { MintInfo } from "../../credentials/provider.js";
+
+/** The token a gh command runs with: a slot's, or one minted by the GitHub App. */
+async function ghToken(input: ChannelInput): Promise<{ value: string; host: string; minted?: MintInfo } | undefined> {
+  if (input.grant.mode === "github_app") {
+    const [{ githubAppScope, ghHostForApi, DEFAULT_API_URL }, { githubAppRequest, obtainInstallationToken }] =
+      await Promise.all([import("../../credentials/github-app-scope.js"), import("../../credentials/github-app.js")]);
+    const host = normalizeHost(ghHostForApi(input.grant.config.api_url ?? DEFAULT_API_URL));
+    // Hosts first: nothing is minted for a command that would send the token elsewhere.
+    checkHosts(input, host);
+    const scope = githubAppScope(input.grant, input.args, input.parentEnv, input.cwd);
+    const t = await obtainInstallationToken(githubAppRequest(input.grant, scope), {
+      env: input.parentEnv,
+      cwd: input.cwd,
+      now: input.now,
+    });
+    return { value: t.value, host, minted: t.info };
+  }
+  const token = await slotToken(input);
+  const host = normalizeHost(token?.slot.host ?? "github.com");
+  checkHosts(input, host);
+  return token === undefined ? undefined : { value: token.value, host };
+}
+
+function checkHosts(input: ChannelInput, host: string): void {
+  for (const h of namedHosts(input.args, input.parentEnv)) {
+    if (h !== host)
+      throw new PolicyDenied(
+        `${input.binary}: the command names host ${h}, but the scoped credential is for ${host}; downscope does not send it elsewhere`,
+      );
+  }
+}
 
 /** Sent where no credential may go; the server answers 401, and gh never falls back to a stored login. */
 export const NO_CREDENTIAL = "downscope-no-credential-for-this-host";
@@ -137,14 +169,8 @@ async function safeConfig(input: ChannelInput): Promise<string> {
 }
 
 export const channel: Channel = async (input) => {
-  const token = await slotToken(input);
-  const host = normalizeHost(token?.slot.host ?? "github.com");
-  for (const h of namedHosts(input.args, input.parentEnv)) {
-    if (h !== host)
-      throw new PolicyDenied(
-        `${input.binary}: the command names host ${h}, but the scoped credential is for ${host}; downscope does not send it elsewhere`,
-      );
-  }
+  const token = await ghToken(input);
+  const host = token?.host ?? "github.com";
   const env = without(input.baseEnv, GH_STRIP);
   for (const k of Object.keys(env)) if (/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(k)) delete env[k];
   const pass = input.grant.config.pass_env ?? [];
@@ -174,5 +200,5 @@ export const channel: Channel = async (input) => {
     env.GH_ENTERPRISE_TOKEN = NO_CREDENTIAL;
   }
   if (input.parentEnv.GH_REPO) env.GH_REPO = input.parentEnv.GH_REPO;
-  return { env, secrets: [token.value] };
+  return { env, secrets: [token.value], ...(token.minted ? { minted: token.minted } : {}) };
 };

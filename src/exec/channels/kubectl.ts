@@ -14,6 +14,7 @@ import { hasFlag, positionals } from "../../policy/match.js";
 import type { Channel, ChannelInput } from "../channel.js";
 import { without } from "../env.js";
 import { slotToken } from "./slot-token.js";
+import type { MintInfo } from "../../credentials/provider.js";
 
 export const KUBECTL_STRIP = [
   "KUBECONFIG",
@@ -45,12 +46,15 @@ interface NamedEntry {
   name?: unknown;
   cluster?: Record<string, unknown>;
   context?: Record<string, unknown>;
+  user?: Record<string, unknown>;
 }
 
 interface Merged {
   currentContext?: string;
   clusters: Map<string, { cluster: Record<string, unknown>; dir: string }>;
   contexts: Map<string, Record<string, unknown>>;
+  /** Read only to mint with (token_request); never copied into kubectl's kubeconfig. */
+  users: Map<string, { user: Record<string, unknown>; dir: string }>;
 }
 
 function kubeconfigFiles(env: ChannelInput["parentEnv"], cwd: string): string[] {
@@ -66,7 +70,7 @@ function kubeconfigFiles(env: ChannelInput["parentEnv"], cwd: string): string[] 
 /** Merges kubeconfig files the way kubectl does for what we need: the first file to set a name wins. */
 async function readKubeconfig(files: string[]): Promise<Merged> {
   const { parse } = await import("yaml");
-  const merged: Merged = { clusters: new Map(), contexts: new Map() };
+  const merged: Merged = { clusters: new Map(), contexts: new Map(), users: new Map() };
   for (const file of files) {
     let text: string;
     try {
@@ -88,6 +92,9 @@ async function readKubeconfig(files: string[]): Promise<Merged> {
     for (const c of (data.contexts ?? []) as NamedEntry[])
       if (typeof c.name === "string" && c.context && !merged.contexts.has(c.name))
         merged.contexts.set(c.name, c.context);
+    for (const c of (data.users ?? []) as NamedEntry[])
+      if (typeof c.name === "string" && c.user && !merged.users.has(c.name))
+        merged.users.set(c.name, { user: c.user, dir: dirname(file) });
   }
   return merged;
 }
@@ -147,7 +154,8 @@ export function checkKubectlArgs(args: readonly string[], context: string, clust
 }
 
 export const channel: Channel = async (input) => {
-  const token = await slotToken(input);
+  const tokenRequest = input.grant.mode === "token_request";
+  const slot = tokenRequest ? undefined : await slotToken(input);
   const kc = await readKubeconfig(kubeconfigFiles(input.parentEnv, input.cwd));
   const ctxName = kc.currentContext;
   if (ctxName === undefined)
@@ -163,22 +171,25 @@ export const channel: Channel = async (input) => {
   checkKubectlArgs(input.args, ctxName, clusterName);
 
   const allowed = [
-    ...(token?.slot.host !== undefined ? [token.slot.host] : []),
+    ...(slot?.slot.host !== undefined ? [slot.slot.host] : []),
     ...(input.grant.config.allowed_hosts ?? []),
   ];
-  if (token !== undefined && !serverAllowed(server, allowed))
+  const carries = slot !== undefined || tokenRequest;
+  if (carries && !serverAllowed(server, allowed))
     throw new CredentialUnavailable(
       allowed.length === 0
-        ? `kubectl: slot "${token.slotName}" does not say which API server its token is for; set \`host:\` on the slot (or allowed_hosts on the service) to the host of ${server}`
-        : `kubectl: the current context's server ${server} is not the host the slot's token is for (${allowed.join(", ")}); no credential is sent there`,
+        ? slot !== undefined
+          ? `kubectl: slot "${slot.slotName}" does not say which API server its token is for; set \`host:\` on the slot (or allowed_hosts on the service) to the host of ${server}`
+          : `kubectl: services.${input.grant.service} does not say which API server may mint and receive tokens; set allowed_hosts on the service to the host of ${server}`
+        : `kubectl: the current context's server ${server} is not the host the ${slot !== undefined ? "slot's token" : "minted token"} is for (${allowed.join(", ")}); no credential is sent there`,
     );
 
   // -s/--server is a built-in guard; a trusted allow rule with override_guards may re-allow it, but
   // the token still goes only to a host the config names.
   for (const v of [...flagValues(input.args, "--server"), ...flagValues(input.args, "-s")])
-    if (token !== undefined && !serverAllowed(v, allowed))
+    if (carries && !serverAllowed(v, allowed))
       throw new PolicyDenied(
-        `kubectl: --server ${v} is not a host the slot's token is for (${allowed.join(", ") || "none configured"})`,
+        `kubectl: --server ${v} is not a host the ${slot !== undefined ? "slot's token" : "minted token"} is for (${allowed.join(", ") || "none configured"})`,
       );
 
   const cluster: Record<string, unknown> = { server };
@@ -195,6 +206,15 @@ export const channel: Channel = async (input) => {
   }
   for (const k of ["insecure-skip-tls-verify", "tls-server-name", "proxy-url"])
     if (entry.cluster[k] !== undefined) cluster[k] = entry.cluster[k];
+
+  let token: string | undefined = slot?.value;
+  let minted: MintInfo | undefined;
+  if (tokenRequest) {
+    const m = await mintFor(input, { ctx, ctxName, kc, server, cluster });
+    token = m.value;
+    minted = m.info;
+  }
+
   const context: Record<string, unknown> = { cluster: clusterName, user: "downscope" };
   if (typeof ctx.namespace === "string") context.namespace = ctx.namespace;
   const config = {
@@ -203,7 +223,7 @@ export const channel: Channel = async (input) => {
     clusters: [{ name: clusterName, cluster }],
     contexts: [{ name: ctxName, context }],
     "current-context": ctxName,
-    users: [{ name: "downscope", user: token === undefined ? {} : { token: token.value } }],
+    users: [{ name: "downscope", user: token === undefined ? {} : { token } }],
     preferences: {},
   };
   const file = join(input.tmpDir, "kubeconfig");
@@ -212,5 +232,55 @@ export const channel: Channel = async (input) => {
   const env = without(input.baseEnv, KUBECTL_STRIP);
   for (const k of input.grant.config.pass_env ?? []) if (input.parentEnv[k] !== undefined) env[k] = input.parentEnv[k];
   env.KUBECONFIG = file;
-  return { env, secrets: token === undefined ? [] : [token.value] };
+  return { env, secrets: token === undefined ? [] : [token], ...(minted ? { minted } : {}) };
 };
+
+/**
+ * token_request: mint a service account token with the current context's user
+ * credential (read here, never written for kubectl), for the same server and CA.
+ */
+async function mintFor(
+  input: ChannelInput,
+  k: { ctx: Record<string, unknown>; ctxName: string; kc: Merged; server: string; cluster: Record<string, unknown> },
+) {
+  const svc = input.grant.config;
+  const rule = input.grant.rule;
+  const sa = rule?.service_account ?? svc.service_account;
+  if (sa === undefined)
+    throw new CredentialUnavailable(
+      `services.${input.grant.service}${rule ? ` rule "${rule.name}"` : ""} (${input.grant.file}) names no service_account to mint a token for`,
+    );
+  if (k.cluster["insecure-skip-tls-verify"] === true)
+    throw new CredentialUnavailable(
+      `kubectl: the cluster of context "${k.ctxName}" sets insecure-skip-tls-verify; downscope does not send your credential to a server whose certificate it cannot verify`,
+    );
+  if (k.cluster["proxy-url"] !== undefined)
+    throw new CredentialUnavailable(
+      `kubectl: the cluster of context "${k.ctxName}" sets proxy-url; downscope does not mint through a proxy`,
+    );
+  const userName = typeof k.ctx.user === "string" ? k.ctx.user : undefined;
+  const user = userName === undefined ? undefined : k.kc.users.get(userName);
+  if (userName === undefined || user === undefined)
+    throw new CredentialUnavailable(
+      `kubectl: context "${k.ctxName}" has no user in the kubeconfig to mint a token with`,
+    );
+  const caData = k.cluster["certificate-authority-data"];
+  const tlsName = k.cluster["tls-server-name"];
+  const { obtainServiceAccountToken, DEFAULT_EXPIRATION_SECONDS } =
+    await import("../../credentials/kube-token-request.js");
+  const audiences = rule?.audiences ?? svc.audiences;
+  return obtainServiceAccountToken(
+    {
+      server: k.server,
+      ...(typeof caData === "string" ? { ca: Buffer.from(caData, "base64") } : {}),
+      ...(typeof tlsName === "string" ? { tlsServerName: tlsName } : {}),
+      user: user.user,
+      userDir: user.dir,
+      userName,
+      serviceAccount: sa,
+      expirationSeconds: rule?.expiration_seconds ?? svc.expiration_seconds ?? DEFAULT_EXPIRATION_SECONDS,
+      ...(audiences ? { audiences } : {}),
+    },
+    { env: input.parentEnv, cwd: input.cwd, now: input.now },
+  );
+}

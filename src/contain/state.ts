@@ -1,0 +1,61 @@
+/**
+ * Whether this user runs Claude Code contained (`downscope install claude
+ * --contain`), and how the hook must name downscope-exec so that Claude Code's
+ * `sandbox.excludedCommands` entry takes exactly the rewritten call out of the
+ * sandbox (docs/security-model.md, "Contained mode").
+ *
+ * The record is a private file in downscope's state directory, which the
+ * sandbox cannot write; `install --contain` (a person, at a terminal) writes
+ * it and `uninstall` removes it. Reading it is one small file on the hook's
+ * path, so its absence costs a failed open only.
+ */
+import { join } from "node:path";
+import { stateHome, type Env } from "../paths.js";
+import { readPrivateJson, writePrivateJson } from "../private-store.js";
+import { rmSync } from "node:fs";
+
+export interface ContainedState {
+  version: 1;
+  /** The Claude Code settings file holding the sandbox settings. */
+  settingsFile: string;
+  /** `<node> <downscope-exec.js>`, unquoted absolute paths: the prefix the hook writes and excludedCommands matches. */
+  exec: string;
+  /** Permission rules install added to permissions.deny, removed again by uninstall. */
+  denyRules: string[];
+}
+
+export const containedStatePath = (env: Env) => join(stateHome(env), "contained", "state.json");
+
+let memo: { path: string; state: ContainedState | undefined } | undefined;
+
+export function containedState(env: Env): ContainedState | undefined {
+  const path = containedStatePath(env);
+  if (memo?.path === path) return memo.state;
+  const raw = readPrivateJson<Partial<ContainedState>>(path);
+  const state =
+    raw?.version === 1 &&
+    typeof raw.exec === "string" &&
+    typeof raw.settingsFile === "string" &&
+    Array.isArray(raw.denyRules)
+      ? (raw as ContainedState)
+      : undefined;
+  memo = { path, state };
+  return state;
+}
+
+export function writeContainedState(env: Env, state: ContainedState): void {
+  writePrivateJson(containedStatePath(env), state);
+  memo = undefined;
+}
+
+export function removeContainedState(env: Env): void {
+  rmSync(containedStatePath(env), { force: true });
+  memo = undefined;
+}
+
+/**
+ * Inside Claude Code's sandbox (sandbox-runtime sets SANDBOX_RUNTIME=1 in
+ * every sandboxed command). An agent can set it elsewhere too; that only
+ * makes downscope refuse more, never less.
+ */
+export const inSandbox = (env: Env): boolean => env.SANDBOX_RUNTIME === "1";
