@@ -106,3 +106,47 @@ export function readAuditEntries(settings: Pick<AuditSettings, "path" | "keep">)
   }
   return out;
 }
+
+export interface VerifiedEntries {
+  /** Records in lines that verify, oldest first (all of them when the chain is intact). */
+  entries: AuditEntry[];
+  /** Why later lines were left out, or why nothing could be verified; undefined when all verify. */
+  problem?: string;
+}
+
+/**
+ * The records a tool may build on (`suggest`, `report`): only the lines before
+ * the first one `verify` rejects, since a line inserted or changed by someone
+ * without the key should not shape a policy. Without the key nothing verifies:
+ * the records are returned with a problem saying so.
+ */
+export function readVerifiedEntries(
+  settings: Pick<AuditSettings, "path" | "keep">,
+  key: Buffer | undefined,
+): VerifiedEntries {
+  const all = readAuditEntries(settings);
+  if (all.length === 0) return { entries: [] };
+  if (key === undefined) return { entries: all, problem: "the audit key is missing, so the log cannot be verified" };
+  const r = verifyAudit(settings, key);
+  if (!r.problem) return { entries: all };
+  // Keep the lines of the files before the broken one and the lines before it in that file.
+  const entries: AuditEntry[] = [];
+  for (const { file, text } of auditFiles(settings)) {
+    const lines = text.split("\n");
+    const stop = file === r.problem.file ? r.problem.line - 1 : lines.length;
+    for (const raw of lines.slice(0, stop)) {
+      if (raw === "") continue;
+      try {
+        const e = JSON.parse(raw) as AuditEntry;
+        if (typeof e.time === "string" && typeof e.event === "string") entries.push(e);
+      } catch {
+        /* damaged line */
+      }
+    }
+    if (file === r.problem.file) break;
+  }
+  return {
+    entries,
+    problem: `the audit log fails verification at ${r.problem.file}:${r.problem.line} (${r.problem.message}); only the ${entries.length} records before it are used`,
+  };
+}

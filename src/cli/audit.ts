@@ -1,5 +1,5 @@
 /**
- * `downscope audit [--since 1h] [--session ID] [--action deny] [--json]` and
+ * `downscope audit [--since 1h] [--session ID] [--action deny] [--json | --summary]` and
  * `downscope audit verify`.
  */
 import { parseArgs } from "node:util";
@@ -33,12 +33,13 @@ export const audit: Command = async (argv, io) => {
         session: { type: "string" },
         action: { type: "string" },
         json: { type: "boolean" },
+        summary: { type: "boolean" },
       },
       allowPositionals: false,
     }));
   } catch (e) {
     throw new UsageError(
-      `${(e as Error).message}\nusage: downscope audit [--since 1h] [--session ID] [--action deny] [--json] | verify`,
+      `${(e as Error).message}\nusage: downscope audit [--since 1h] [--session ID] [--action deny] [--json | --summary] | verify`,
     );
   }
   const since = values.since !== undefined ? Date.now() - parseDuration(values.since) : undefined;
@@ -53,6 +54,13 @@ export const audit: Command = async (argv, io) => {
   );
   if (values.json) {
     for (const e of entries) io.stdout(JSON.stringify(e) + "\n");
+    return 0;
+  }
+  if (values.summary) {
+    const { summarize, formatSummary } = await import("../report/summary.js");
+    const { hookServiceOf } = await import("../report/service-of.js");
+    const policy = await loadPolicy({ cwd: io.cwd, env: io.env }).catch(() => undefined);
+    io.stdout(formatSummary(summarize(entries, hookServiceOf(policy))));
     return 0;
   }
   if (entries.length === 0) {

@@ -1,41 +1,37 @@
 import { parseArgs } from "node:util";
-import { UsageError } from "../errors.js";
+import { ConfigError, DownscopeError, UsageError, errorMessage, formatIssue } from "../errors.js";
 import { describeDecision, type Decision } from "../policy/evaluate.js";
 import { decideWithPolicy } from "../policy/index.js";
 import type { Invocation } from "../policy/invocation.js";
 import { basename } from "node:path";
+import type { CheckOutput } from "./check-output.js";
 import type { Command } from "./io.js";
 
 /** `downscope check [--json] -- gh pr merge 12` */
 export const check: Command = async (argv, io) => {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { json: { type: "boolean" }, mcp: { type: "string" }, arguments: { type: "string" } },
-    allowPositionals: true,
-  });
-  let inv: Invocation;
-  if (values.mcp !== undefined) {
-    const tool = positionals[0];
-    if (!tool) throw new UsageError("usage: downscope check --mcp SERVER TOOL [--arguments JSON]");
-    let args: Record<string, unknown> = {};
-    if (values.arguments !== undefined) {
-      try {
-        args = JSON.parse(values.arguments) as Record<string, unknown>;
-      } catch {
-        throw new UsageError("--arguments must be a JSON object");
-      }
-    }
-    inv = { kind: "mcp", server: values.mcp, tool, arguments: args };
-  } else {
-    const [bin, ...args] = positionals;
-    if (bin === undefined) throw new UsageError("usage: downscope check [--json] -- <binary> [args...]");
-    inv = { kind: "cli", binary: basename(bin), args };
+  // --json is known before the arguments are parsed, so that a usage error is JSON too.
+  const end = argv.indexOf("--");
+  const json = (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+  if (!json) {
+    const { decision, args } = await decideFor(argv, io);
+    const scope = await appScope(decision, args, io);
+    io.stdout(formatDecision(decision) + (scope ? formatScope(scope) : ""));
+    return 0;
   }
-  const decision = await decideWithPolicy(inv, io);
-  const scope = inv.kind === "cli" ? await appScope(decision, inv.args, io) : undefined;
-  if (values.json)
-    io.stdout(JSON.stringify({ ...toJson(decision), ...(scope ? { github_app: scope } : {}) }, null, 2) + "\n");
-  else io.stdout(formatDecision(decision) + (scope ? formatScope(scope) : ""));
+  let decision: Decision;
+  let scope: AppScope | undefined;
+  try {
+    const d = await decideFor(argv, io);
+    decision = d.decision;
+    scope = await appScope(decision, d.args, io);
+  } catch (e) {
+    // A consumer must be able to tell "denied" from "crashed": a deny with the error, and a non-zero exit.
+    const out = errorJson(e);
+    io.stdout(JSON.stringify(out, null, 2) + "\n");
+    io.stderr(`downscope: ${out.error!.message}\n`);
+    return e instanceof DownscopeError ? e.exitCode : 70;
+  }
+  io.stdout(JSON.stringify({ ...toJson(decision), ...(scope ? { github_app: scope } : {}) }, null, 2) + "\n");
   return 0;
 };
 
@@ -67,19 +63,116 @@ function formatScope(s: AppScope): string {
   return `minted:   permissions ${perms}; repositories ${s.repositories.join(",")} (from ${from})\n`;
 }
 
-export function toJson(d: Decision) {
+async function decideFor(
+  argv: string[],
+  io: Parameters<Command>[1],
+): Promise<{ decision: Decision; args: readonly string[] }> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { json: { type: "boolean" }, mcp: { type: "string" }, arguments: { type: "string" } },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    throw new UsageError(`${errorMessage(e)}; usage: downscope check [--json] -- <binary> [args...]`);
+  }
+  const { values, positionals } = parsed;
+  let inv: Invocation;
+  if (values.mcp !== undefined) {
+    const tool = positionals[0];
+    if (!tool) throw new UsageError("usage: downscope check --mcp SERVER TOOL [--arguments JSON]");
+    let args: Record<string, unknown> = {};
+    if (values.arguments !== undefined) {
+      let parsedArgs: unknown;
+      try {
+        parsedArgs = JSON.parse(values.arguments);
+      } catch {
+        throw new UsageError("--arguments must be a JSON object");
+      }
+      if (typeof parsedArgs !== "object" || parsedArgs === null || Array.isArray(parsedArgs))
+        throw new UsageError("--arguments must be a JSON object");
+      args = parsedArgs as Record<string, unknown>;
+    }
+    inv = { kind: "mcp", server: values.mcp, tool, arguments: args };
+  } else {
+    const [bin, ...args] = positionals;
+    if (bin === undefined) throw new UsageError("usage: downscope check [--json] -- <binary> [args...]");
+    inv = { kind: "cli", binary: basename(bin), args };
+  }
+  return { decision: await decideWithPolicy(inv, io), args: inv.kind === "cli" ? inv.args : [] };
+}
+
+/** The versioned `check --json` output (src/cli/check-output.ts, schema/check-output.schema.json). */
+export function toJson(d: Decision): CheckOutput {
+  const kind = d.grant?.mode;
   return {
-    service: d.service ?? null,
+    version: 1,
     action: d.action,
-    source: d.source,
-    layer: d.rule?.layer ?? null,
-    file: d.rule?.file ?? null,
+    service: d.service ?? null,
+    layer: d.source === "guard" ? "built-in" : (d.rule?.layer ?? null),
     rule: d.rule?.name ?? null,
+    pattern: d.pattern ?? null,
+    slot: d.grant?.slot ?? null,
+    credential: kind !== undefined ? { kind, scope: describeGrant(d) ?? "" } : null,
+    reason: d.reason,
+    source: d.source,
+    file: d.rule?.file ?? null,
     ruleIndex: d.rule?.index ?? null,
     matched: d.matched ?? null,
-    reason: d.reason,
-    credential: d.grant ? describeGrant(d) : null,
     notes: d.notes,
+    error: null,
+  };
+}
+
+/** The output for a check that could not decide: a deny carrying the error. */
+export function errorJson(e: unknown): CheckOutput {
+  const issues =
+    e instanceof ConfigError
+      ? e.issues.map((i) => ({
+          file: i.file || null,
+          line: i.line ?? null,
+          column: i.line !== undefined ? (i.column ?? 1) : null,
+          path: i.path,
+          message: i.message,
+        }))
+      : [];
+  const kind = e instanceof ConfigError ? "config" : e instanceof UsageError ? "usage" : "internal";
+  const message =
+    e instanceof ConfigError
+      ? e.issues.map(formatIssue).join("\n")
+      : e instanceof DownscopeError
+        ? e.message
+        : `internal error: ${errorMessage(e)}`;
+  const first = issues[0];
+  return {
+    version: 1,
+    action: "deny",
+    service: null,
+    layer: null,
+    rule: null,
+    pattern: null,
+    slot: null,
+    credential: null,
+    reason:
+      kind === "config"
+        ? "the policy could not be loaded, so every service command is denied until it is fixed"
+        : kind === "usage"
+          ? "the command to check could not be read"
+          : "downscope failed while deciding; service commands are denied",
+    source: "error",
+    file: first?.file ?? null,
+    ruleIndex: null,
+    matched: null,
+    notes: [],
+    error: {
+      kind,
+      message,
+      file: first?.file ?? null,
+      line: first?.line ?? null,
+      column: first?.column ?? null,
+      issues,
+    },
   };
 }
 

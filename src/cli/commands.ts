@@ -31,9 +31,23 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope untrust [file]",
     load: async () => (await import("./trust.js")).untrust,
   },
+  suggest: {
+    summary: "propose a policy from the audit trail: command rules for what was used, AWS actions, tests",
+    usage:
+      "downscope suggest [--since 7d] [--service NAME] [--out FILE] [--diff]\n" +
+      "  prints the suggested policy (YAML); --diff prints how it differs from the current one;\n" +
+      "  --out FILE writes it (never into downscope's own directories or an agent's settings)\n" +
+      "  DOWNSCOPE_AWS_MODELS  botocore's data directory, if the installed aws CLI's is not found",
+    load: async () => (await import("./suggest.js")).suggest,
+  },
+  report: {
+    summary: "the audit trail as one self-contained HTML page, with the suggest diff",
+    usage: "downscope report [--since 7d] --html FILE",
+    load: async () => (await import("./report.js")).report,
+  },
   schema: {
-    summary: "print the JSON Schema of the policy file",
-    usage: "downscope schema",
+    summary: "print the JSON Schema of the policy file (or of `check --json` output)",
+    usage: "downscope schema [--check-output]",
     load: async () => (await import("./schema.js")).schema,
   },
   install: {
@@ -111,7 +125,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   audit: {
     summary: "show the audit trail (decisions, credentials issued), or verify its chain",
-    usage: "downscope audit [--since 1h] [--session ID] [--action deny] [--json] | downscope audit verify",
+    usage: "downscope audit [--since 1h] [--session ID] [--action deny] [--json | --summary] | downscope audit verify",
     load: async () => (await import("./audit.js")).audit,
   },
   test: {

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { ConfigSchema } from "../policy/schema.js";
+import { UsageError } from "../errors.js";
+import { checkOutputJsonSchema } from "./check-output.js";
 import type { Command } from "./io.js";
 
 export function jsonSchema(): unknown {
@@ -9,8 +11,15 @@ export function jsonSchema(): unknown {
   };
 }
 
-/** `downscope schema`: the JSON Schema editors use to validate .claude/downscoping.yaml. */
-export const schema: Command = async (_argv, io) => {
-  io.stdout(JSON.stringify(jsonSchema(), null, 2) + "\n");
+/**
+ * `downscope schema`: the JSON Schema editors use to validate .claude/downscoping.yaml;
+ * `--check-output`: the JSON Schema of `downscope check --json` output.
+ */
+export const schema: Command = async (argv, io) => {
+  const [what, ...rest] = argv;
+  if (rest.length > 0 || (what !== undefined && what !== "--check-output"))
+    throw new UsageError("usage: downscope schema [--check-output]");
+  const s = what === "--check-output" ? checkOutputJsonSchema() : jsonSchema();
+  io.stdout(JSON.stringify(s, null, 2) + "\n");
   return 0;
 };

@@ -18,7 +18,7 @@ import { GUARDS } from "./guards.js";
 import type { Invocation } from "./invocation.js";
 import { cliMatchers, matches, type MatchContext } from "./match.js";
 import { serviceForBinary, serviceForServer, type Layer, type LayerName, type Policy } from "./policy.js";
-import type { Action, Mode, Rule, Service } from "./schema.js";
+import type { Action, Match, Mode, Rule, Service } from "./schema.js";
 
 export interface RuleRef {
   layer: LayerName;
@@ -51,6 +51,12 @@ export interface Decision {
   rule?: RuleRef;
   /** What in the rule hit, e.g. `command [pr merge]`. */
   matched?: string;
+  /**
+   * The deciding rule's pattern: its `command` path (`pr merge`), else its
+   * `args_pattern` regex source, else its flags or tools; undefined for a
+   * default or when the rule has none.
+   */
+  pattern?: string;
   reason: string;
   /** Present only for allow decisions that can be given a credential. */
   grant?: Grant;
@@ -110,6 +116,7 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
       source: deny.rule ? "rule" : "default",
       rule: ref(deny),
       matched: deny.matched,
+      ...patternOf(deny.rule?.match),
       reason:
         deny.rule?.reason ?? (deny.rule ? "not permitted for AI use" : "no rule allows this and the default is deny"),
     };
@@ -133,6 +140,7 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
           source: "guard",
           rule: { layer: "managed", file: "(built-in)", index: -1, name: g.name },
           matched: m,
+          ...patternOf(g.match),
           reason: `${g.reason}; a trusted policy may re-allow it with an allow rule that sets override_guards: true`,
         };
       }
@@ -147,6 +155,7 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
       source: review.rule ? "rule" : "default",
       rule: ref(review),
       matched: review.matched,
+      ...patternOf(review.rule?.match),
       reason: review.rule?.reason ?? "a human must approve this command",
     };
   }
@@ -160,6 +169,7 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
     source: decider.rule ? "rule" : "default",
     rule: ref(decider),
     matched: decider.matched,
+    ...patternOf(decider.rule?.match),
     reason: decider.rule?.reason ?? (decider.rule ? "allowed by rule" : "no rule matched; default allow"),
   };
   if (granting) {
@@ -177,6 +187,12 @@ export function decide(policy: Policy, inv: Invocation, pathCtx: PathContext = D
     notes.push(`no trusted layer configures a credential for ${serviceName}; it cannot run until one does`);
   }
   return decision;
+}
+
+function patternOf(m: Match | undefined): { pattern?: string } {
+  if (m === undefined) return {};
+  const p = m.command?.join(" ") ?? m.args_pattern ?? m.flags?.join(" ") ?? m.tools?.join(" ") ?? undefined;
+  return p === undefined ? {} : { pattern: p };
 }
 
 function evaluateLayer(layer: Layer, name: string, service: Service, inv: Invocation, ctx: MatchContext): LayerResult {

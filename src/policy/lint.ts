@@ -91,6 +91,31 @@ export function lintConfig(
           );
         }
       });
+      // An allow pattern must also match with the flags removed, so one that names a flag never allows.
+      if (
+        rule.action === "allow" &&
+        rule.match.args_pattern !== undefined &&
+        /(^|[\s(|^])--?[A-Za-z]/.test(rule.match.args_pattern)
+      )
+        report(
+          [...path, "match", "args_pattern"],
+          "warning",
+          "this allow rule's args_pattern names a flag; an allow pattern must also match the arguments with the flags removed, so it allows nothing. Match the words with `command` and the flag with `flags`",
+        );
+      // An args_pattern that is only words: the command rule that reads flags exactly.
+      if (rule.match.args_pattern !== undefined) {
+        const cmds = commandsFromPattern(rule.match.args_pattern);
+        if (cmds !== undefined)
+          report(
+            [...path, "match", "args_pattern"],
+            "warning",
+            `args_pattern ${JSON.stringify(rule.match.args_pattern)} can be written as ${
+              cmds.length === 1 ? "a command rule" : `${cmds.length} command rules`
+            }, which ${cmds.length === 1 ? "matches" : "match"} the subcommand path wherever flags sit: ${cmds
+              .map((c) => `match: { command: ${JSON.stringify(c)} }`)
+              .join(" and ")}`,
+          );
+      }
       // Provable shadowing by an earlier rule.
       for (let j = 0; j < i; j++) {
         const earlier = svc.rules[j]!;
@@ -107,6 +132,69 @@ export function lintConfig(
   }
   for (const check of [awsInlinePolicyCheck, ...extraChecks]) check(config, report);
   return issues;
+}
+
+const LITERAL_WORD = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$/;
+
+/**
+ * The `command:` word lists equivalent to an args_pattern made only of words,
+ * `(a|b)` groups and a top-level `|` (one list per branch): `pr merge` →
+ * [[pr, merge]], `iam (create|delete)` → [[iam, "create*|delete*"]] (the last
+ * word matched a prefix unless a space or `( |$)` followed it). Undefined for
+ * anything else (classes, quantifiers, escapes, flags, and `$` at the end,
+ * which a prefix-matching command rule would widen). The command rule
+ * matches the words at the start of the subcommand path, where the regex
+ * matched them anywhere; that is what a user of `pr merge` meant.
+ */
+export function commandsFromPattern(pattern: string): string[][] | undefined {
+  const branches = splitTopLevel(pattern);
+  if (branches === undefined) return undefined;
+  const out: string[][] = [];
+  for (let b of branches) {
+    if (b.startsWith("^")) b = b.slice(1);
+    let exactEnd = false;
+    if (b.endsWith(" ")) {
+      b = b.slice(0, -1);
+      exactEnd = true;
+    } else if (b.endsWith("( |$)")) {
+      b = b.slice(0, -5);
+      exactEnd = true;
+    }
+    const tokens = b.split(" ");
+    const words: string[] = [];
+    for (const t of tokens) {
+      const group = /^\((?:\?:)?([^()]*)\)$/.exec(t);
+      const alts = group ? group[1]!.split("|") : [t];
+      if (!alts.every((a) => LITERAL_WORD.test(a))) return undefined;
+      words.push(alts.join("|"));
+    }
+    if (words.length === 0) return undefined;
+    if (!exactEnd)
+      words[words.length - 1] = words[words.length - 1]!.split("|")
+        .map((w) => `${w}*`)
+        .join("|");
+    out.push(words);
+  }
+  return out;
+}
+
+/** Split a regex at `|` outside parentheses; undefined if parentheses do not balance. */
+function splitTopLevel(pattern: string): string[] | undefined {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of pattern) {
+    if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+    if (depth < 0) return undefined;
+    if (ch === "|" && depth === 0) {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  if (depth !== 0) return undefined;
+  out.push(cur);
+  return out;
 }
 
 /** Does `a` match (at least) everything `b` matches? Only what can be proven. */

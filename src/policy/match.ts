@@ -11,6 +11,13 @@
  * dodge with an unknown flag); an allow rule matches only if both the known and
  * the greedy reading match (a grant is never widened by guesswork about an
  * unknown flag). Both errors fail safe.
+ *
+ * `args_pattern` regexes get the same treatment (issue 14): `gh pr --repo o/r
+ * merge 12` must not dodge `pr merge`. The regex is tried on the literal
+ * argument string and on the string of each reading's positionals (flags and
+ * the values that reading gives them removed). A deny/review rule matches if
+ * any of these matches; an allow rule only if the literal string and the known
+ * and greedy readings all match, so a flag between the words never widens it.
  */
 import { isAbsolute, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,12 +35,53 @@ export interface MatchContext {
   /** Resolves symlinks of a path (longest existing prefix); identity in pure tests. */
   realpath: (p: string) => string;
   /** Per-invocation memo (joined arguments, positionals per reading), filled on first use. */
-  memo?: { joined?: string; readings?: Partial<Record<Reading, string[]>> };
+  memo?: {
+    joined?: string;
+    readings?: Partial<Record<Reading, string[]>>;
+    /** The positionals of each reading joined, for args_pattern. */
+    stripped?: Partial<Record<Reading, string>>;
+    /** Restrictive args_pattern candidates: the literal string and the distinct stripped ones. */
+    restrictive?: readonly string[];
+  };
 }
 
 function joinedArgs(args: readonly string[], ctx: MatchContext): string {
   const memo = (ctx.memo ??= {});
   return (memo.joined ??= args.join(" "));
+}
+
+function strippedArgs(args: readonly string[], ctx: MatchContext, r: Reading): string {
+  const memo = ((ctx.memo ??= {}).stripped ??= {});
+  return (memo[r] ??= reading(args, ctx, r).join(" "));
+}
+
+/** The strings a restrictive args_pattern is tried on, without repeats (most argvs have one or two). */
+function restrictiveCandidates(args: readonly string[], ctx: MatchContext): readonly string[] {
+  const memo = (ctx.memo ??= {});
+  if (memo.restrictive) return memo.restrictive;
+  const literal = joinedArgs(args, ctx);
+  // No word looks like a flag: every reading is the literal string.
+  if (!args.some((a) => a.length > 1 && a.charCodeAt(0) === 45 /* - */)) return (memo.restrictive = [literal]);
+  const out = [literal];
+  for (const r of READINGS) {
+    const s = strippedArgs(args, ctx, r);
+    if (!out.includes(s)) out.push(s);
+  }
+  return (memo.restrictive = out);
+}
+
+/**
+ * Does an args_pattern regex hold? Restrictive: on the literal string or any
+ * reading's flag-free string. Allow: on the literal string and on the known
+ * and greedy readings' flag-free strings.
+ */
+function argsPatternHolds(re: RegExp, restrictive: boolean, args: readonly string[], ctx: MatchContext): boolean {
+  if (restrictive) return restrictiveCandidates(args, ctx).some((s) => re.test(s));
+  return (
+    re.test(joinedArgs(args, ctx)) &&
+    re.test(strippedArgs(args, ctx, "known")) &&
+    re.test(strippedArgs(args, ctx, "greedy"))
+  );
 }
 
 function reading(args: readonly string[], ctx: MatchContext, r: Reading): string[] {
@@ -162,7 +210,7 @@ function compileCli(match: Match, restrictive: boolean): CliMatcher {
   ].filter((x): x is string => x !== undefined);
   const first = command?.[0];
   return (args, ctx) => {
-    if (re !== undefined && !re.test(joinedArgs(args, ctx))) return undefined;
+    if (re !== undefined && !argsPatternHolds(re, restrictive, args, ctx)) return undefined;
     if (command !== undefined) {
       // Cheap pre-check: the first command word must appear among the arguments at all.
       if (first !== undefined && first !== "*" && !first.includes("|") && !first.includes("*") && !args.includes(first))

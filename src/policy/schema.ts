@@ -208,7 +208,7 @@ export const MatchSchema = z
       .string()
       .optional()
       .describe(
-        "Regular expression searched in the arguments after the binary, joined with single spaces. Easy to dodge; prefer `command`.",
+        "Regular expression searched in the arguments after the binary, joined with single spaces, and in the same string with the flags (and the values the matcher gives them) removed: a deny or review rule matches if either does, an allow rule only if both do. Prefer `command`; `downscope lint` suggests the equivalent.",
       ),
     command: z
       .array(z.string().min(1))

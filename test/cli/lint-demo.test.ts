@@ -41,6 +41,33 @@ services:
     expect(r.stderr).toContain('both cover the binary "gh"');
   });
 
+  it("suggests the command rule for an args_pattern it can translate, as a warning", async () => {
+    const sb = sandbox();
+    const f = sb.write(
+      "p.yaml",
+      `version: 1
+services:
+  gh:
+    token_slots: { ro: { env_var: A } }
+    default_slot: ro
+    rules:
+      - { name: merge, match: { args_pattern: "pr merge" }, action: review }
+      - { name: token, match: { args_pattern: "--show-token" }, action: deny }
+      - { name: open prs, match: { args_pattern: "^pr list --state open" }, action: allow }
+`,
+    );
+    const r = await runCli(["lint", f], { env: sb.env, cwd: sb.project });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `warning: ${f}:7:47: services.gh.rules[0].match.args_pattern: args_pattern "pr merge" can be written as a command rule, which matches the subcommand path wherever flags sit: match: { command: ["pr","merge*"] }`,
+    );
+    expect(r.stderr).not.toContain("rules[1].match.args_pattern");
+    expect(r.stderr).toContain(
+      "services.gh.rules[2].match.args_pattern: this allow rule's args_pattern names a flag; an allow pattern must also match the arguments with the flags removed, so it allows nothing",
+    );
+    expect(r.stderr).toContain("0 errors, 2 warnings");
+  });
+
   it("reports a broken file with position and fails", async () => {
     const sb = sandbox();
     const f = sb.write("p.yaml", "version: 1\nservices:\n  gh:\n    default_action: maybe\n");

@@ -71,8 +71,8 @@ tests:
     const r = await runCli(["test", "--attacks", "--policy", f], { env: sb.env, cwd: sb.project });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^attack pack: \d+\/\d+ blocked/);
-    // The args_pattern rule is dodged by moving a flag; the explicit `get` allow overrides the secret guard.
-    expect(r.stdout).toMatch(/gh\s+repository deletion\s+1\/\d+: flags reordered\s+allow/);
+    // The args_pattern rule holds with the flags moved (issue 14); the explicit `get` allow overrides the secret guard.
+    expect(r.stdout).not.toMatch(/gh\s+repository deletion/);
     expect(r.stdout).toMatch(/kubectl\s+secret read\s+\S+ \(all\)\s+allow \(reads\)/);
     expect(r.stdout).not.toMatch(/gh\s+token printed/); // the built-in guard still blocks it
     expect(r.stdout).toContain(

@@ -101,7 +101,8 @@ describe("layers", () => {
       action: "allow",
       layer: "user",
       rule: "user allows create with rw",
-      credential: "slot rw ($RW)",
+      slot: "rw",
+      credential: { kind: "token_slot", scope: "slot rw ($RW)" },
     });
   });
 
