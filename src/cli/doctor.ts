@@ -247,6 +247,8 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
       fix: `add "Read(${f})" to permissions.deny in ~/.claude/settings.json and run Claude Code sandboxed (or move the file out of reach)`,
     });
   }
+  // 5. Containment: is the agent inside Claude Code's sandbox, and which roads are still open?
+  out.push(...(await checkContainment(io, projectRoot)));
   return out;
 }
 
@@ -546,4 +548,83 @@ function executable(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Contained mode (docs/security-model.md): whether it is on, whether its
+ * settings are still what install wrote, and every open road found — a
+ * missing sandbox tool, an env_var slot, a project file that loosens the
+ * sandbox, downscope-exec where the agent can write it.
+ */
+async function checkContainment(io: Pick<Io, "env" | "cwd">, projectRoot: string): Promise<Finding[]> {
+  const { containedState } = await import("../contain/state.js");
+  const { containmentProblem } = await import("../contain/check.js");
+  const state = containedState(io.env);
+  if (state === undefined)
+    return [
+      {
+        level: "warn",
+        check: "contained",
+        message:
+          "not contained: the agent's own shell can read your credential files and variables, run any binary by absolute path and write downscope's files; downscope then stops only what it sees",
+        fix: "downscope install claude --contain  (Claude Code's sandbox: bubblewrap and socat on Linux)",
+      },
+    ];
+  const out: Finding[] = [];
+  const road = (message: string, fix: string) => out.push({ level: "error", check: "contained", message, fix });
+  const sandbox = obj(obj(readSettings(state.settingsFile).json)?.sandbox);
+  if (sandbox === undefined)
+    road(`${state.settingsFile} has no sandbox settings any more`, "downscope install claude --contain");
+  else {
+    if (sandbox.enabled !== true) road("sandbox.enabled is not true", "downscope install claude --contain");
+    if (sandbox.allowUnsandboxedCommands !== false)
+      road(
+        "sandbox.allowUnsandboxedCommands is not false: the model can ask to run a command unsandboxed",
+        "downscope install claude --contain",
+      );
+    if (sandbox.failIfUnavailable !== true)
+      road(
+        "sandbox.failIfUnavailable is not true: without bubblewrap Claude Code would run commands unsandboxed",
+        "downscope install claude --contain",
+      );
+    const excluded = Array.isArray(sandbox.excludedCommands) ? sandbox.excludedCommands : [];
+    if (excluded.some((e) => e !== `${state.exec} *`))
+      road(
+        `sandbox.excludedCommands has entries besides downscope-exec (${excluded.join(", ")}): those run unsandboxed`,
+        "remove them",
+      );
+  }
+  if (process.platform === "linux")
+    for (const tool of ["bwrap", "socat"])
+      if (!onPath(tool, io.env))
+        road(
+          `${tool} is not installed: Claude Code refuses to start contained (failIfUnavailable)`,
+          "apt install bubblewrap socat",
+        );
+  const problem = containmentProblem(state, projectRoot);
+  if (problem !== undefined) road(problem, "remove it (every Bash command is denied until then)");
+  try {
+    const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
+    for (const layer of policy.layers)
+      for (const [name, svc] of Object.entries(layer.config.services))
+        for (const [slot, src] of Object.entries(svc.token_slots ?? {}))
+          if (src.env_var !== undefined)
+            road(
+              `${name} slot ${slot} reads $${src.env_var} (${layer.file}): env_var sources are refused in contained mode`,
+              `downscope slot set ${slot}, then \`${slot}: { file: ~/.config/downscope/slots/${slot} }\``,
+            );
+  } catch {
+    // The policy findings above already report a policy that does not load.
+  }
+  if (out.length === 0)
+    out.push({
+      level: "ok",
+      check: "contained",
+      message: `contained: Bash runs in Claude Code's sandbox (${state.settingsFile}); credentials are reached only through ${state.exec}`,
+    });
+  return out;
+}
+
+function onPath(tool: string, env: Env): boolean {
+  return (env.PATH ?? "").split(delimiter).some((d) => isAbsolute(d) && executable(join(d, tool)));
 }

@@ -13,6 +13,31 @@ import { errorMessage } from "../errors.js";
 import { pathExportLine } from "./env.js";
 import type { Command } from "./io.js";
 import { ensureShims } from "./shims.js";
+import { containedState } from "../contain/state.js";
+import { loadPolicy } from "../policy/load.js";
+import type { Io } from "./io.js";
+
+async function slotVars(io: Io): Promise<string[]> {
+  const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
+  return policy.layers.flatMap((l) =>
+    Object.values(l.config.services).flatMap((s) =>
+      Object.values(s.token_slots ?? {}).flatMap((t) => (t.env_var !== undefined ? [t.env_var] : [])),
+    ),
+  );
+}
+import { CREDENTIAL_ENV } from "../contain/settings.js";
+
+/**
+ * Contained mode: the credential variables are unset in the agent's shell too.
+ * The sandbox's credentials.envVars deny is what removes them for real (an
+ * `unset` here leaves the value in the shell's own /proc/<pid>/environ); this
+ * line covers a sandbox that lacks the setting, and the shell's own children.
+ */
+function unsetLine(io: Io, slots: readonly string[]): string {
+  const names = new Set<string>([...CREDENTIAL_ENV, ...slots]);
+  for (const k of Object.keys(io.env)) if (/^(GITHUB_TOKEN|GH_TOKEN)_/.test(k)) names.add(k);
+  return `unset ${[...names].sort().join(" ")}`;
+}
 
 export const sessionStart: Command = async (_argv, io) => {
   try {
@@ -25,7 +50,7 @@ export const sessionStart: Command = async (_argv, io) => {
       return 0;
     }
     const report = await ensureShims(io);
-    const line = pathExportLine(report.dir);
+    const line = pathExportLine(report.dir) + (containedState(io.env) ? `\n${unsetLine(io, await slotVars(io))}` : "");
     let current = "";
     try {
       current = readFileSync(target, "utf8");

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { CredentialUnavailable } from "../errors.js";
 import { expandHome } from "../paths.js";
 import type { Env } from "../paths.js";
-import type { KeySource, TokenSlot } from "../policy/schema.js";
+import type { KeyringEntry, KeySource, TokenSlot } from "../policy/schema.js";
 import type { ScopedToken } from "./provider.js";
 
 export function fingerprint(secret: string): string {
@@ -19,7 +19,8 @@ export function fingerprint(secret: string): string {
 /** Reads a slot's token. Throws CredentialUnavailable naming the source, never the value. */
 export function readSlotToken(slotName: string, slot: TokenSlot, env: Env, cwd: string): ScopedToken {
   const where = `slot "${slotName}"`;
-  const token = readSource(where, slot, env, cwd, "token").trim();
+  const src = slot.keyring !== undefined ? { command: keyringArgv(slot.keyring) } : slot;
+  const token = readSource(where, src, env, cwd, "token").trim();
   if (token === "") throw new CredentialUnavailable(`${where}: the token source is empty`);
   if (/[\r\n\0]/.test(token))
     throw new CredentialUnavailable(`${where}: the token contains line breaks or NUL; expected a single line`);
@@ -37,12 +38,7 @@ export function readKeySource(what: string, src: KeySource, env: Env, cwd: strin
     throw new CredentialUnavailable(
       `${what}: cannot come from an environment variable (the agent's environment); use file, command or keyring`,
     );
-  const argv =
-    src.keyring === undefined
-      ? src.command
-      : process.platform === "darwin"
-        ? ["security", "find-generic-password", "-s", src.keyring.service, "-a", src.keyring.account, "-w"]
-        : ["secret-tool", "lookup", "service", src.keyring.service, "account", src.keyring.account];
+  const argv = src.keyring === undefined ? src.command : keyringArgv(src.keyring);
   const value = readSource(
     what,
     { ...(src.file !== undefined ? { file: src.file } : {}), ...(argv ? { command: argv } : {}) },
@@ -53,6 +49,13 @@ export function readKeySource(what: string, src: KeySource, env: Env, cwd: strin
   const trimmed = value.trim();
   if (trimmed === "") throw new CredentialUnavailable(`${what}: the source is empty`);
   return trimmed + "\n";
+}
+
+/** The system keyring's lookup: secret-tool (libsecret) on Linux, security on macOS. */
+export function keyringArgv(k: KeyringEntry): string[] {
+  return process.platform === "darwin"
+    ? ["security", "find-generic-password", "-s", k.service, "-a", k.account, "-w"]
+    : ["secret-tool", "lookup", "service", k.service, "account", k.account];
 }
 
 interface Source {

@@ -34,15 +34,31 @@ export type Mode = z.infer<typeof ModeSchema>;
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an environment variable name like GH_TOKEN");
 
 /** Where a slot's token comes from. Exactly one source. */
+export const KeyringEntrySchema = z
+  .strictObject({
+    service: z.string().min(1).describe("The keyring entry's service name."),
+    account: z.string().min(1).describe("The keyring entry's account name."),
+  })
+  .describe(
+    "The system keyring: `secret-tool lookup service S account A` on Linux, `security find-generic-password -s S -a A -w` on macOS.",
+  );
+
+export type KeyringEntry = z.infer<typeof KeyringEntrySchema>;
+
 export const TokenSlotSchema = z
   .strictObject({
-    env_var: envName.optional().describe("Read the token from this variable of downscope's own environment."),
+    env_var: envName
+      .optional()
+      .describe(
+        "Read the token from this variable of downscope's own environment. Refused in contained mode (the agent's environment holds it); use file (`downscope slot set`) or keyring.",
+      ),
     file: z.string().min(1).optional().describe("Read the token from this file (`~` expanded)."),
     command: z
       .array(z.string().min(1))
       .min(1)
       .optional()
       .describe("Run this argv (no shell) and use its trimmed stdout, e.g. [op, read, 'op://vault/gh/token']."),
+    keyring: KeyringEntrySchema.optional(),
     inject_as: envName.optional().describe("Environment variable the child reads the token from (default per CLI)."),
     inject_file_env: envName
       .optional()
@@ -53,8 +69,8 @@ export const TokenSlotSchema = z
     description: z.string().optional(),
   })
   .refine(
-    (s) => [s.env_var, s.file, s.command].filter((v) => v !== undefined).length === 1,
-    "a token slot needs exactly one source: env_var, file or command",
+    (s) => [s.env_var, s.file, s.command, s.keyring].filter((v) => v !== undefined).length === 1,
+    "a token slot needs exactly one source: env_var, file, command or keyring",
   );
 export type TokenSlot = z.infer<typeof TokenSlotSchema>;
 
@@ -71,15 +87,7 @@ export const KeySourceSchema = z
       .min(1)
       .optional()
       .describe("Run this argv (no shell) and use its stdout, e.g. [op, read, 'op://vault/app/private-key']."),
-    keyring: z
-      .strictObject({
-        service: z.string().min(1).describe("The keyring entry's service name."),
-        account: z.string().min(1).describe("The keyring entry's account name."),
-      })
-      .optional()
-      .describe(
-        "The system keyring: `secret-tool lookup service S account A` on Linux, `security find-generic-password -s S -a A -w` on macOS.",
-      ),
+    keyring: KeyringEntrySchema.optional(),
     env_var: z
       .unknown()
       .optional()

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tokenSlotProvider } from "../../src/credentials/token-slot.js";
@@ -20,6 +21,31 @@ describe("readSlotToken", () => {
     });
     // No shell: metacharacters are plain argv words.
     expect(readSlotToken("a", { command: ["echo", "$(id)"] }, sb.env, sb.project).value).toBe("$(id)");
+  });
+
+  /*
+   * keyring sources run the system keyring's lookup (argv, no shell). The
+   * real secret-tool needs a running Secret Service (a desktop session's
+   * gnome-keyring), which this machine's CI cannot start headless, so a
+   * stand-in secret-tool on PATH records the exact lookup it was asked for.
+   */
+  it("keyring: secret-tool lookup service S account A (macOS: security find-generic-password)", () => {
+    const sb = sandbox();
+    const log = join(sb.root, "argv.log");
+    const bin = sb.write("bin/secret-tool", `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\nprintf '%s\\n' '${T}'\n`, 0o755);
+    const env = { ...sb.env, PATH: `${join(bin, "..")}:/usr/bin:/bin` };
+    const got = readSlotToken("a", { keyring: { service: "downscope", account: "gh-ro" } }, env, sb.project);
+    expect(got.value).toBe(T);
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(
+      process.platform === "darwin"
+        ? ["find-generic-password", "-s", "downscope", "-a", "gh-ro", "-w"]
+        : ["lookup", "service", "downscope", "account", "gh-ro"],
+    );
+    // A missing entry (secret-tool exits 1, prints nothing) is one clear line, no value.
+    sb.write("bin/secret-tool", "#!/bin/sh\nexit 1\n", 0o755);
+    expect(() => readSlotToken("a", { keyring: { service: "x", account: "y" } }, env, sb.project)).toThrow(
+      /slot "a": token command secret-tool exited with status 1/,
+    );
   });
 
   it.each([
