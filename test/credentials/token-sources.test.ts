@@ -32,7 +32,11 @@ describe("readSlotToken", () => {
   it("keyring: secret-tool lookup service S account A (macOS: security find-generic-password)", () => {
     const sb = sandbox();
     const log = join(sb.root, "argv.log");
-    const bin = sb.write("bin/secret-tool", `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\nprintf '%s\\n' '${T}'\n`, 0o755);
+    const bin = sb.write(
+      "bin/secret-tool",
+      `#!/bin/sh\nprintf '%s\\n' "$@" > '${log}'\nprintf '%s\\n' '${T}'\n`,
+      0o755,
+    );
     const env = { ...sb.env, PATH: `${join(bin, "..")}:/usr/bin:/bin` };
     const got = readSlotToken("a", { keyring: { service: "downscope", account: "gh-ro" } }, env, sb.project);
     expect(got.value).toBe(T);
