@@ -8,16 +8,28 @@ const { join } = require("node:path");
 
 const [command, next] = process.argv.slice(2);
 const dist = join(__dirname, "..", "dist");
-if (command === "hook" && next === undefined) {
+if (command === "hook" && (next === undefined || next === "--agent" || next.startsWith("--agent="))) {
   try {
     require(join(dist, "boot.cjs")).loadBundle(join(dist, "hook.cjs"));
   } catch (e) {
-    // Claude Code runs the command when a hook fails: answer deny instead.
+    // An agent runs the command when a hook fails: answer deny instead, in that agent's terms.
     const reason = `downscope: the hook cannot start (${e && e.message ? e.message : e}), so the command is blocked. Reinstall downscope or run \`npm run build\` in its checkout.`;
-    const answer = {
-      hookSpecificOutput: { hookEventName: "PreToolUse", permissionDecision: "deny", permissionDecisionReason: reason },
-    };
-    process.stdout.write(`${JSON.stringify(answer)}\n`);
+    const args = process.argv.slice(3).join(" ");
+    if (/cursor/.test(args)) {
+      process.stdout.write(`${JSON.stringify({ permission: "deny", user_message: reason, agent_message: reason })}\n`);
+      process.exitCode = 2;
+    } else if (/gemini/.test(args)) {
+      process.stdout.write(`${JSON.stringify({ decision: "deny", reason })}\n`);
+    } else {
+      const answer = {
+        hookSpecificOutput: {
+          hookEventName: "PreToolUse",
+          permissionDecision: "deny",
+          permissionDecisionReason: reason,
+        },
+      };
+      process.stdout.write(`${JSON.stringify(answer)}\n`);
+    }
   }
 } else if (command === "credential-process" && next !== "--help" && next !== "-h") {
   start(() => require(join(dist, "boot.cjs")).loadBundle(join(dist, "credential-process.cjs")));

@@ -23,7 +23,8 @@ rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 //  - the hook is three files: hook.cjs answers commands that name no service
 //    (src/shell/prefilter.ts); hook-service.cjs, with the decision and the
 //    audit trail, loads for the others; shell.cjs, the parser, only for those
-//    that are not plain (src/shell/simple.ts);
+//    that are not plain (src/shell/simple.ts); hook-cursor.cjs and
+//    hook-gemini.cjs, the other agents' protocols, only with --agent;
 //  - the YAML parser and zod, needed only when a policy file is not in the
 //    compiled-config cache, live in policy-parse.cjs, loaded on demand;
 //  - the cloud SDKs stay external: they load from node_modules only on the
@@ -72,6 +73,11 @@ const serviceOutside = [
   outside("./service.js", "/src/hook/answer.ts", "./hook-service.cjs"),
   outside("../hook/service.js", "/src/cli/hook.ts", "./hook-service.cjs"),
 ];
+// The other agents' hook adapters load only for `downscope hook --agent …`: Claude Code's hook never reads them.
+const agentsOutside = [
+  outside("../hook/agents/cursor.js", "/src/cli/hook.ts", "./hook-cursor.cjs"),
+  outside("../hook/agents/gemini.js", "/src/cli/hook.ts", "./hook-gemini.cjs"),
+];
 // The gh and kubectl channels read YAML only when the user has a gh config or a kubeconfig.
 const yamlOutside = outside("yaml", "/src/exec/channels/", "./yaml.cjs");
 
@@ -84,8 +90,10 @@ await Promise.all([
     ...cjs,
     entryPoints: { hook: "src/cli/run-hook.ts" },
     outdir: "dist",
-    plugins: [parseOutside, ...serviceOutside],
+    plugins: [parseOutside, ...serviceOutside, ...agentsOutside],
   }),
+  build({ ...cjs, entryPoints: { "hook-cursor": "src/hook/agents/cursor.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { "hook-gemini": "src/hook/agents/gemini.ts" }, outdir: "dist" }),
   build({
     ...cjs,
     entryPoints: { "hook-service": "src/hook/service.ts" },

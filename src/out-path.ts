@@ -7,7 +7,9 @@
  *    agent can set HOME for one command), and the managed config directory:
  *    the user config is a trusted layer, the state holds the trust store;
  *  - an agent's settings: `.claude/settings*.json` anywhere, `~/.claude.json`
- *    (hooks and MCP servers live there), Claude Code's managed settings;
+ *    (hooks and MCP servers live there), Claude Code's managed settings, and
+ *    the other agents' hook and MCP files (Cursor, Gemini CLI, Claude Desktop,
+ *    VS Code, `.mcp.json`);
  *  - the installed package and a shims directory (code that runs later).
  * The file is written atomically (a temporary file renamed over it), so a
  * symlink planted at the name after the check is replaced, not followed.
@@ -42,6 +44,15 @@ function accountHome(): string | undefined {
   }
 }
 
+/** The other agents' hook and MCP files (docs/agents.md): [parent directory (any when undefined), file name]. */
+const OTHER_AGENT_FILES: [string | undefined, RegExp][] = [
+  [".cursor", /^(hooks|mcp)\.json$/i],
+  [".gemini", /^settings\.json$/i],
+  [".vscode", /^mcp\.json$/i],
+  [undefined, /^claude_desktop_config\.json$/i],
+  [undefined, /^\.mcp\.json$/i],
+];
+
 /** Why `file` may not be written by `--out`, or undefined. */
 export function protectedOutputProblem(file: string, env: Env, packageRoot?: string): string | undefined {
   const real = realpathOfExisting(file);
@@ -68,6 +79,9 @@ export function protectedOutputProblem(file: string, env: Env, packageRoot?: str
   if (basename(dirname(real)) === ".claude" && /^settings.*\.json$/i.test(name))
     return `${file} is an agent settings file (${real}); hooks live there, so --out does not write it`;
   if (name === ".claude.json") return `${file} is Claude Code's own config (${real}); --out does not write it`;
+  const parent = basename(dirname(real));
+  if (OTHER_AGENT_FILES.some(([dir, re]) => (dir === undefined || parent === dir) && re.test(name)))
+    return `${file} is an agent settings file (${real}); hooks or MCP servers live there, so --out does not write it`;
   if (existsSync(join(dirname(real), SHIMS_MARKER)))
     return `${file} is in a shims directory; --out does not write there`;
   return undefined;

@@ -39,6 +39,15 @@ export const trustKeyPath = (env: Env) => join(configHome(env), "trust.key");
 /** The file that marks a directory as downscope's shims (PATH lookups skip it; the hook trusts it). */
 export const SHIMS_MARKER = ".downscope-shims";
 
+/** Claude Desktop's config (https://modelcontextprotocol.io/quickstart/user), per platform. */
+export function claudeDesktopConfigPath(env: Env, platform: NodeJS.Platform = process.platform): string {
+  const h = env.HOME ?? "";
+  if (platform === "darwin") return join(h, "Library", "Application Support", "Claude", "claude_desktop_config.json");
+  if (platform === "win32")
+    return join(env.APPDATA ?? join(h, "AppData", "Roaming"), "Claude", "claude_desktop_config.json");
+  return join(env.XDG_CONFIG_HOME || join(h, ".config"), "Claude", "claude_desktop_config.json");
+}
+
 export function expandHome(p: string, env: Env): string {
   if (p === "~") return home(env);
   if (p.startsWith("~/")) return join(home(env), p.slice(2));

@@ -26,7 +26,7 @@ export type Level = "ok" | "warn" | "error";
 
 export interface Finding {
   level: Level;
-  /** Short name of the check: hook, session-start, shims, binary, source, trust, lint, exposure. */
+  /** Short name of the check: hook, session-start, cursor, gemini, shims, binary, source, trust, lint, exposure. */
   check: string;
   message: string;
   /** One line that fixes it (a command or an edit). */
@@ -135,6 +135,9 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
           fix: "downscope install claude",
         },
   );
+
+  // 1b. The other agents' hooks, where their settings exist (docs/agents.md).
+  out.push(...otherAgents(env, projectRoot));
 
   // 2. Policy, trust, lint.
   let policy: Policy | undefined;
@@ -410,6 +413,68 @@ function readSettings(file: string): { json?: Json; error?: string } {
   } catch (e) {
     return { error: `not valid JSON (${errorMessage(e)})` };
   }
+}
+
+/**
+ * Cursor's hooks.json and Gemini CLI's settings.json: a finding only where
+ * downscope's hook is installed, and a warning where it would fail open
+ * (Cursor without failClosed; a Gemini CLI timeout the hook's deadline does not beat).
+ */
+function otherAgents(env: Env, projectRoot: string): Finding[] {
+  const out: Finding[] = [];
+  const home = env.HOME ?? "";
+  const deadline = Number(env.DOWNSCOPE_HOOK_DEADLINE_MS) || 4000;
+  for (const file of [join(home, ".cursor", "hooks.json"), join(projectRoot, ".cursor", "hooks.json")]) {
+    const hooks = obj(obj(readSettings(file).json)?.hooks);
+    const ours = (event: string) =>
+      (Array.isArray(hooks?.[event]) ? (hooks[event] as unknown[]) : [])
+        .map(obj)
+        .filter(
+          (h) => typeof h?.command === "string" && /downscope(\.js)?'?\s+hook\s+--agent\s+cursor\b/.test(h.command),
+        );
+    const shell = ours("beforeShellExecution");
+    if (shell.length === 0) continue;
+    const open = ["beforeShellExecution", "beforeMCPExecution", "preToolUse"].filter((e) =>
+      ours(e).some((h) => h?.failClosed !== true),
+    );
+    out.push(
+      open.length === 0
+        ? { level: "ok", check: "cursor", message: `Cursor hooks run \`downscope hook --agent cursor\` (${file})` }
+        : {
+            level: "warn",
+            check: "cursor",
+            message: `${file}: downscope's ${open.join(", ")} hook has no failClosed: true, so Cursor runs the action when the hook fails`,
+            fix: "downscope install cursor",
+          },
+    );
+  }
+  for (const file of [join(home, ".gemini", "settings.json"), join(projectRoot, ".gemini", "settings.json")]) {
+    const groups = obj(obj(readSettings(file).json)?.hooks)?.BeforeTool;
+    const ours = (Array.isArray(groups) ? groups : [])
+      .flatMap((g) => (Array.isArray(obj(g)?.hooks) ? (obj(g)!.hooks as unknown[]) : []))
+      .map(obj)
+      .filter(
+        (h) => typeof h?.command === "string" && /downscope(\.js)?'?\s+hook\s+--agent\s+gemini\b/.test(h.command),
+      );
+    if (ours.length === 0) continue;
+    // Gemini CLI's default timeout is 60 000 ms; a timed-out hook lets the tool run.
+    const short = ours.filter((h) => (typeof h?.timeout === "number" ? h.timeout : 60_000) <= deadline);
+    out.push(
+      short.length === 0
+        ? {
+            level: "ok",
+            check: "gemini",
+            message: `Gemini CLI BeforeTool hook runs \`downscope hook --agent gemini\` (${file})`,
+          }
+        : {
+            level: "warn",
+            check: "gemini",
+            message: `${file}: downscope's hook times out before its own ${deadline} ms deadline, and Gemini CLI runs the tool when a hook times out`,
+            fix: "downscope install gemini",
+          },
+    );
+  }
+  return out;
 }
 
 function obj(v: unknown): Record<string, unknown> | undefined {

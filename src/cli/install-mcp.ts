@@ -1,5 +1,5 @@
 /**
- * `downscope install mcp [--path FILE | --client claude|cursor|vscode] --server NAME [--dry-run]`
+ * `downscope install mcp [--path FILE | --client NAME [--scope user|project]] --server NAME [--dry-run]`
  * `downscope uninstall mcp [--path FILE | --client ...] --server NAME [--dry-run]`
  *
  * Rewrites one stdio server entry of an MCP client config so it runs through
@@ -7,26 +7,55 @@
  * The original file text and entry are kept in downscope's state directory;
  * uninstall writes the original text back byte for byte when the file has not
  * changed since, else puts the original entry back in place.
+ *
+ * Desktop apps (Claude Desktop) start servers without a shell and with a
+ * minimal PATH, where `downscope` is usually not found: their entry names
+ * this node and this package's bin by absolute path. The original command
+ * (`npx …`) is left as it was: it already ran with that PATH.
  */
 import { lineDiff } from "./unified-diff.js";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
-import { stateHome } from "../paths.js";
+import { packageRoot } from "../package-root.js";
+import { claudeDesktopConfigPath, stateHome, type Env } from "../paths.js";
 import type { Command, Io } from "./io.js";
 
-/** Project config files of the clients we know, and the key their servers live under. */
-export const CLIENTS: Record<string, { path: string; key: "mcpServers" | "servers" }> = {
-  claude: { path: ".mcp.json", key: "mcpServers" },
-  cursor: { path: ".cursor/mcp.json", key: "mcpServers" },
-  vscode: { path: ".vscode/mcp.json", key: "servers" },
+interface Client {
+  /** The project file, relative to the working directory. */
+  project?: string;
+  /** The user-wide file. */
+  user?: (env: Env) => string;
+  key: "mcpServers" | "servers";
+  /** Started by a desktop app: name node and downscope by absolute path. */
+  desktop?: boolean;
+}
+
+const home = (env: Env) => env.HOME ?? "";
+
+export { claudeDesktopConfigPath as claudeDesktopConfig };
+
+/** The config files of the clients we know, and the key their servers live under. */
+export const CLIENTS: Record<string, Client> = {
+  claude: { project: ".mcp.json", key: "mcpServers" },
+  "claude-desktop": { user: claudeDesktopConfigPath, key: "mcpServers", desktop: true },
+  cursor: { project: ".cursor/mcp.json", user: (env) => join(home(env), ".cursor", "mcp.json"), key: "mcpServers" },
+  gemini: {
+    project: ".gemini/settings.json",
+    user: (env) => join(home(env), ".gemini", "settings.json"),
+    key: "mcpServers",
+  },
+  vscode: { project: ".vscode/mcp.json", key: "servers" },
 };
 
+const CLIENT_NAMES = Object.keys(CLIENTS).join("|");
 const USAGE =
-  "usage: downscope install mcp [--path FILE | --client claude|cursor|vscode] --server NAME [--dry-run]\n" +
-  "       downscope uninstall mcp [--path FILE | --client claude|cursor|vscode] --server NAME [--dry-run]\n" +
-  "  --client   which client's project file: claude (.mcp.json, the default), cursor (.cursor/mcp.json), vscode (.vscode/mcp.json)\n" +
+  `usage: downscope install mcp [--path FILE | --client ${CLIENT_NAMES} [--scope user|project]] --server NAME [--dry-run]\n` +
+  `       downscope uninstall mcp [--path FILE | --client ${CLIENT_NAMES} [--scope user|project]] --server NAME [--dry-run]\n` +
+  "  --client   whose config: claude (.mcp.json, the default), claude-desktop (claude_desktop_config.json),\n" +
+  "             cursor (.cursor/mcp.json; --scope user: ~/.cursor/mcp.json), gemini (.gemini/settings.json;\n" +
+  "             --scope user: ~/.gemini/settings.json), vscode (.vscode/mcp.json)\n" +
   "  --path     any MCP client JSON file with a mcpServers or servers object\n" +
   "  --server   the entry to route through downscope; also the policy's `server:` name\n" +
   "  --dry-run  print the change as a diff and write nothing";
@@ -35,12 +64,15 @@ interface Options {
   file: string;
   server: string;
   dryRun: boolean;
+  /** Name node and downscope by absolute path (desktop apps). */
+  absolute: boolean;
 }
 
 function parseOptions(argv: readonly string[], io: Io): Options {
   let path: string | undefined;
   let client: string | undefined;
   let server: string | undefined;
+  let scope: string | undefined;
   let dryRun = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -55,15 +87,28 @@ function parseOptions(argv: readonly string[], io: Io): Options {
     if (name === "--path") path = value();
     else if (name === "--client") client = value();
     else if (name === "--server") server = value();
+    else if (name === "--scope") scope = value();
     else if (name === "--dry-run") dryRun = true;
     else throw new UsageError(`unknown option ${a}\n${USAGE}`);
   }
   if (server === undefined) throw new UsageError(`--server NAME is required\n${USAGE}`);
   if (path !== undefined && client !== undefined) throw new UsageError(`give --path or --client, not both\n${USAGE}`);
-  if (client !== undefined && !CLIENTS[client])
-    throw new UsageError(`unknown client "${client}"; known: ${Object.keys(CLIENTS).join(", ")}\n${USAGE}`);
-  const file = resolve(io.cwd, path ?? CLIENTS[client ?? "claude"]!.path);
-  return { file, server, dryRun };
+  if (path !== undefined && scope !== undefined)
+    throw new UsageError(`--scope goes with --client, not --path\n${USAGE}`);
+  if (scope !== undefined && scope !== "user" && scope !== "project")
+    throw new UsageError(`--scope must be user or project (got "${scope}")\n${USAGE}`);
+  const name = client ?? "claude";
+  const c = CLIENTS[name];
+  if (c === undefined)
+    throw new UsageError(`unknown client "${name}"; known: ${Object.keys(CLIENTS).join(", ")}\n${USAGE}`);
+  if (path !== undefined) return { file: resolve(io.cwd, path), server, dryRun, absolute: false };
+  const want = scope ?? (c.project !== undefined ? "project" : "user");
+  const file = want === "user" ? c.user?.(io.env) : c.project !== undefined ? resolve(io.cwd, c.project) : undefined;
+  if (file === undefined)
+    throw new UsageError(
+      `${name} has no ${want} MCP config file; ${c.project ? "drop --scope" : "use --scope user"}\n${USAGE}`,
+    );
+  return { file, server, dryRun, absolute: c.desktop === true };
 }
 
 class HelpRequested extends Error {}
@@ -128,12 +173,10 @@ function entryOf(l: Loaded, o: Options): Json {
 }
 
 function isProxied(e: Json): boolean {
-  return (
-    typeof e.command === "string" &&
-    /^downscope(\.js|\.cmd)?$/.test(basename(e.command)) &&
-    Array.isArray(e.args) &&
-    e.args[0] === "mcp-proxy"
-  );
+  if (typeof e.command !== "string" || !Array.isArray(e.args)) return false;
+  if (/^downscope(\.js|\.cmd)?$/.test(basename(e.command))) return e.args[0] === "mcp-proxy";
+  // node <…/bin/downscope.js> mcp-proxy … (a desktop app's entry)
+  return typeof e.args[0] === "string" && basename(e.args[0]) === "downscope.js" && e.args[1] === "mcp-proxy";
 }
 
 /** Indentation of the original file (first indented line), so the rewrite looks the same. */
@@ -295,11 +338,10 @@ export const install: Command = withHelp(async (argv, io) => {
   }
   const original = structuredClone(entry);
   const args = Array.isArray(entry.args) ? (entry.args as unknown[]) : [];
-  const proxied: Json = {
-    ...entry,
-    command: "downscope",
-    args: ["mcp-proxy", "--server", o.server, "--", original.command, ...args],
-  };
+  const proxyArgs = ["mcp-proxy", "--server", o.server, "--", original.command, ...args];
+  const proxied: Json = o.absolute
+    ? { ...entry, command: process.execPath, args: [join(packageRoot(), "bin", "downscope.js"), ...proxyArgs] }
+    : { ...entry, command: "downscope", args: proxyArgs };
   const span = valueSpan(l.text, [l.key, o.server]);
   const next = replaceEntry(l, o.server, proxied);
   if (o.dryRun) {

@@ -1,6 +1,7 @@
 /**
  * `downscope install <target>` / `downscope uninstall <target>`: each target
- * lives in its own module (install-claude.ts, install-aws.ts, install-mcp.ts)
+ * lives in its own module (install-claude.ts, install-cursor.ts,
+ * install-gemini.ts, install-aws.ts, install-mcp.ts)
  * and is imported only when named.
  *
  * Installing and uninstalling change what the agent may do, so a person
@@ -18,8 +19,17 @@ export const INSTALL_TARGETS: Record<string, Target> = {
     summary: "Claude Code hooks (PreToolUse, SessionStart) in settings.json",
     load: () => import("./install-claude.js"),
   },
+  cursor: {
+    summary: "Cursor hooks (beforeShellExecution, beforeMCPExecution, preToolUse) in hooks.json",
+    load: () => import("./install-cursor.js"),
+  },
+  gemini: {
+    summary: "Gemini CLI BeforeTool hook in settings.json",
+    load: () => import("./install-gemini.js"),
+  },
   mcp: {
-    summary: "route an MCP server of .mcp.json (or Cursor, VS Code) through downscope mcp-proxy",
+    summary:
+      "route an MCP server (Claude Code, Claude Desktop, Cursor, Gemini CLI, VS Code) through downscope mcp-proxy",
     load: () => import("./install-mcp.js"),
   },
   aws: {

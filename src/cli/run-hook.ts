@@ -10,7 +10,14 @@ hook(process.argv.slice(3), io).then(
   (code) => process.exit(code),
   // hook() answers every error itself; this is the net under the net (a hook that exits 1 lets the command run).
   (e: unknown) => {
-    io.stdout(`${JSON.stringify(denyOutput(failureReason(e, io)))}\n`);
+    const reason = failureReason(e, io);
+    const agent = process.argv.slice(3).join(" ");
+    if (agent.includes("cursor")) {
+      io.stdout(`${JSON.stringify({ permission: "deny", user_message: reason, agent_message: reason })}\n`);
+      process.exit(2);
+    }
+    if (agent.includes("gemini")) io.stdout(`${JSON.stringify({ decision: "deny", reason })}\n`);
+    else io.stdout(`${JSON.stringify(denyOutput(failureReason(e, io)))}\n`);
     process.exit(0);
   },
 );

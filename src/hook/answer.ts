@@ -27,6 +27,13 @@ export interface AnswerOptions {
   onDeadline?: (ms: number | undefined) => void;
   /** Given the loaded policy (the audit trail reads its settings without loading it again). */
   onPolicy?: (policy: Policy) => void;
+  /**
+   * Count the shims as covering calls the hook cannot rewrite only when a
+   * directory on this environment's PATH holds them. Agents other than Claude
+   * Code have no SessionStart PATH line (src/cli/session-start.ts), so the
+   * default shims directory existing proves nothing for them.
+   */
+  shimsFromPathOnly?: boolean;
 }
 
 export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
@@ -60,7 +67,7 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
   // a plain command naming no service, shell or wrapper needs no parser.
   if (isBash && !mayInvolveService(command as string, serviceBinaries(policy))) return { decision: "none" };
   const { answerService } = await import("./service.js");
-  return answerService(payload, policy, cwd, opts.env);
+  return answerService(payload, policy, cwd, opts.env, opts.shimsFromPathOnly === true);
 }
 
 /** The home directory's absolute spelling also names protected paths (`/home/me/.config/…`). */

@@ -13,6 +13,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import { packageRoot } from "../package-root.js";
 import {
   cacheHome,
+  claudeDesktopConfigPath,
   configHome,
   dataHome,
   homedir,
@@ -76,8 +77,28 @@ export function protectedPaths(env: Env, project: string): ProtectedPath[] {
     { path: "/etc/claude-code", secret: false, what: "Claude Code's managed settings" },
     { path: join(h, ".aws", "config"), secret: false, what: "the AWS config holding downscope's profiles" },
   ];
+  // The other agents' files that hold downscope's hooks or its MCP proxy entries (docs/agents.md).
+  const agents: ProtectedPath[] = [
+    { path: join(h, ".cursor", "hooks.json"), secret: false, what: "Cursor hooks that hold downscope's hooks" },
+    { path: join(project, ".cursor", "hooks.json"), secret: false, what: "Cursor hooks that hold downscope's hooks" },
+    { path: join(h, ".cursor", "mcp.json"), secret: false, what: "Cursor's MCP servers" },
+    { path: join(project, ".cursor", "mcp.json"), secret: false, what: "Cursor's MCP servers" },
+    {
+      path: join(h, ".gemini", "settings.json"),
+      secret: false,
+      what: "Gemini CLI settings that hold downscope's hooks",
+    },
+    {
+      path: join(project, ".gemini", "settings.json"),
+      secret: false,
+      what: "Gemini CLI settings that hold downscope's hooks",
+    },
+    { path: claudeDesktopConfigPath(env), secret: false, what: "Claude Desktop's MCP servers" },
+    { path: join(project, ".vscode", "mcp.json"), secret: false, what: "the project's VS Code MCP servers" },
+  ];
+  list.push(...agents);
   for (const p of [...list]) {
-    if (p.what === settings || p.what.startsWith("Claude Code's user"))
+    if (p.what === settings || p.what.startsWith("Claude Code's user") || agents.includes(p))
       list.push({ path: `${p.path}.downscope-backup`, secret: false, what: `${p.what} (backup)` });
   }
   // downscope's installed code, unless the project is downscope's own checkout (its developers edit it).

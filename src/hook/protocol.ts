@@ -18,9 +18,21 @@ export interface HookPayload {
   session_id?: string;
   permission_mode?: string;
   tool_use_id?: string;
+  /**
+   * The project the agent works in, when its payload names it (Cursor's
+   * workspace_roots[0]); the self-protection reads it as CLAUDE_PROJECT_DIR.
+   */
+  project_dir?: string;
 }
 
-export class PayloadError extends Error {}
+/** Bad hook input. Matched by name too: each agent's adapter is its own bundle with its own copy of this class. */
+export class PayloadError extends Error {
+  override name = "PayloadError";
+}
+
+export function isPayloadError(e: unknown): e is PayloadError {
+  return e instanceof PayloadError || (e instanceof Error && e.name === "PayloadError");
+}
 
 export function parsePayload(text: string): HookPayload {
   let data: unknown;
@@ -79,6 +91,40 @@ export function toOutput(result: HookResult, toolInput: Record<string, unknown>)
       return out({ updatedInput: withCommand(result.command) });
   }
 }
+
+/**
+ * One agent's hook protocol around the shared decision (src/hook/answer.ts):
+ * its payload in, its answer out. Claude Code's is below; Cursor's and Gemini
+ * CLI's live in src/hook/agents/. Every answer is stdout text (undefined:
+ * print nothing) and an exit code, because the agents read exit codes
+ * differently (docs/agents.md).
+ */
+export interface HookProtocol {
+  /** The agent's name in messages ("Claude Code"). */
+  agent: string;
+  /** The agent's payload → the Claude-shaped payload the decision reads; throws PayloadError. */
+  parse(text: string, ctx: { env: Record<string, string | undefined>; cwd: string }): HookPayload;
+  answer(result: HookResult, payload: HookPayload, ctx: { env: Record<string, string | undefined> }): ProtocolAnswer;
+  /** The agent's deny for an error path (bad payload, policy error, internal error, deadline). */
+  deny(reason: string): ProtocolAnswer;
+  /** The agent has no SessionStart PATH line: only the hook's own PATH shows whether the shims are there. */
+  shimsFromPathOnly?: boolean;
+}
+
+export interface ProtocolAnswer {
+  stdout?: string;
+  code: number;
+}
+
+export const claudeProtocol: HookProtocol = {
+  agent: "Claude Code",
+  parse: parsePayload,
+  answer(result, payload) {
+    const o = toOutput(result, payload.tool_input);
+    return o === undefined ? { code: 0 } : { stdout: `${JSON.stringify(o)}\n`, code: 0 };
+  },
+  deny: (reason) => ({ stdout: `${JSON.stringify(denyOutput(reason))}\n`, code: 0 }),
+};
 
 export function denyOutput(reason: string): HookOutput {
   return out({ permissionDecision: "deny", permissionDecisionReason: reason });

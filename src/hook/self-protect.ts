@@ -24,7 +24,11 @@ import type { ShellAnalysis, ShellInvocation } from "../shell/analyze.js";
 import { inside, protectedPaths, selfDenyReason, type ProtectedPath } from "./protected-paths.js";
 
 /** Strings without which a command cannot name downscope or a protected path literally. */
-const GATE = ["downscope", ".claude", ".config", ".local", ".cache", ".aws", "/etc", "HOME", "~", "../", "session-env"];
+const GATE = [
+  ...["downscope", ".claude", ".config", ".local", ".cache", ".aws", "/etc", "HOME", "~", "../", "session-env"],
+  // The other agents' hook and MCP files (docs/agents.md), and the project's .mcp.json.
+  ...[".cursor", ".gemini", ".vscode", "claude_desktop_config", ".mcp.json"],
+];
 
 export function mayTouchSelf(command: string, extra: readonly string[]): boolean {
   for (const g of GATE) if (command.includes(g)) return true;

@@ -22,12 +22,18 @@ import { decideSelf } from "./self-protect.js";
 
 export { auditEvent } from "../audit/event.js";
 
-export async function answerService(payload: HookPayload, policy: Policy, cwd: string, env: Env): Promise<HookResult> {
+export async function answerService(
+  payload: HookPayload,
+  policy: Policy,
+  cwd: string,
+  env: Env,
+  shimsFromPathOnly = false,
+): Promise<HookResult> {
   const isBash = payload.tool_name === "Bash";
   const pathCtx = pathContext(cwd, env);
   const contained = containedState(env);
   const exec = contained ? contained.exec : execCommand(env);
-  const shims = shimsOnPath(env);
+  const shims = shimsOnPath(env, shimsFromPathOnly);
   const analyze = isBash ? await analyzer(payload.tool_input.command as string) : notForMcp;
   const ctx: HookContext = {
     policy,
@@ -117,8 +123,9 @@ export function execCommand(env: Env): string {
  * with the hook, creates it and puts it first on PATH for every Bash command of
  * the session through CLAUDE_ENV_FILE, which the hook's own environment does
  * not see). Same directory as defaultShimsDir in src/exec/shims.ts.
+ * `fromPathOnly`: only the PATH counts (agents without that SessionStart line).
  */
-export function shimsOnPath(env: Env): boolean {
-  if (existsSync(join(dataHome(env), "shims", SHIMS_MARKER))) return true;
+export function shimsOnPath(env: Env, fromPathOnly = false): boolean {
+  if (!fromPathOnly && existsSync(join(dataHome(env), "shims", SHIMS_MARKER))) return true;
   return pathDirs(env).some((d) => existsSync(join(d, SHIMS_MARKER)));
 }

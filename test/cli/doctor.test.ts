@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hookCommands } from "../../src/cli/install-claude.js";
@@ -131,6 +131,34 @@ describe("downscope doctor", () => {
     const text = await runCli(["doctor"], { env: { ...sb.env, PATH: `${real}:${shims}` }, cwd: sb.project });
     expect(text.stdout).toMatch(/^ERROR shims: .*\n {6}fix: put .* first on PATH/m);
     expect(text.stdout).toMatch(/\d+ errors?, \d+ warnings?\n$/);
+  });
+
+  it("reports the Cursor and Gemini CLI hooks install wrote, and warns where one would fail open", async () => {
+    const sb = sandbox();
+    sb.write(join(sb.project, ".claude/downscoping.yaml"), "version: 1\nservices:\n  gh: { downscope_mode: none }\n");
+    expect((await runCli(["install", "cursor"], { env: sb.env, cwd: sb.project })).code).toBe(0);
+    expect((await runCli(["install", "gemini", "--scope", "project"], { env: sb.env, cwd: sb.project })).code).toBe(0);
+    const d = await doctor(sb, sb.env);
+    expect(d.has("ok", "cursor", "Cursor hooks run `downscope hook --agent cursor`")).toBe(true);
+    expect(d.has("ok", "gemini", "Gemini CLI BeforeTool hook runs `downscope hook --agent gemini`")).toBe(true);
+    // Someone drops failClosed and shortens the timeout: both fail open now.
+    const cursorFile = join(sb.home, ".cursor/hooks.json");
+    writeFileSync(cursorFile, readFileSync(cursorFile, "utf8").replaceAll('"failClosed": true', '"failClosed": false'));
+    const geminiFile = join(sb.project, ".gemini/settings.json");
+    writeFileSync(geminiFile, readFileSync(geminiFile, "utf8").replace('"timeout": 10000', '"timeout": 1000'));
+    const d2 = await doctor(sb, sb.env);
+    expect(d2.has("warn", "cursor", "has no failClosed: true")).toBe(true);
+    expect(d2.has("warn", "gemini", "times out before its own 4000 ms deadline")).toBe(true);
+  });
+
+  it("says nothing about agents downscope is not installed in", async () => {
+    const sb = sandbox();
+    sb.write(
+      join(sb.home, ".cursor/hooks.json"),
+      '{"version":1,"hooks":{"beforeShellExecution":[{"command":"./x.sh"}]}}',
+    );
+    const d = await doctor(sb, sb.env);
+    expect(d.out.findings.filter((f) => f.check === "cursor" || f.check === "gemini")).toEqual([]);
   });
 
   it("checks the GitHub App private key's presence and mode without reading it", async () => {

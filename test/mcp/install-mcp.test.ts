@@ -87,7 +87,9 @@ describe("install mcp", () => {
     const sb = sandbox();
     const r = await run(sb, "uninstall", "mcp", "--help");
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("usage: downscope install mcp [--path FILE | --client claude|cursor|vscode]");
+    expect(r.stderr).toContain(
+      "usage: downscope install mcp [--path FILE | --client claude|claude-desktop|cursor|gemini|vscode",
+    );
   });
 
   it("restores from the proxy's own command line when there is no install record", async () => {
