@@ -49,7 +49,13 @@ writeFileSync(
 );
 mkdirSync(join(home, ".config/downscope"), { recursive: true });
 writeFileSync(join(home, ".config/downscope/config.yaml"), "version: 1\nservices: {}\n");
-spawnSync(process.execPath, [DS, "trust"], { cwd: project, env });
+// `downscope trust` asks a person at the terminal: the bench types yes on a pty (test/helpers/with-tty.py).
+const trusted = spawnSync(
+  "python3",
+  [join(ROOT, "test/helpers/with-tty.py"), 'type "yes"', "yes", "--", process.execPath, DS, "trust"],
+  { cwd: project, env, encoding: "utf8" },
+);
+if (trusted.status !== 0) throw new Error(`bench: downscope trust failed: ${trusted.stderr}`);
 
 const results = { machine: machine(), date: new Date().toISOString(), runs: RUNS, figures: {} };
 const rows = [];
@@ -58,11 +64,11 @@ const row = (name, value, unit, baseline, ratio, target) => {
 };
 
 // --- whole-process figures -------------------------------------------------
-const hookPayload = (command) =>
+const hookPayload = (command, tool = "Bash", input = { command, description: "bench" }) =>
   JSON.stringify({
     hook_event_name: "PreToolUse",
-    tool_name: "Bash",
-    tool_input: { command, description: "bench" },
+    tool_name: tool,
+    tool_input: input,
     cwd: project,
     session_id: "bench",
     permission_mode: "default",
@@ -89,6 +95,18 @@ if (haveHook) {
       file: process.execPath,
       args: [DS, "hook"],
       input: hookPayload("ls -la && npm test"),
+      env,
+      cwd: project,
+    },
+    {
+      name: "hook: file edit (not protected)",
+      file: process.execPath,
+      args: [DS, "hook"],
+      input: hookPayload(undefined, "Edit", {
+        file_path: join(project, "src/a.ts"),
+        old_string: "a",
+        new_string: "b",
+      }),
       env,
       cwd: project,
     },
@@ -136,6 +154,14 @@ if (haveHook) {
     "ms",
     nodeMs,
     m["hook: no service"].medianMs / nodeMs,
+    1.15,
+  );
+  row(
+    "2b. hook, file edit (not protected)",
+    m["hook: file edit (not protected)"].medianMs,
+    "ms",
+    nodeMs,
+    m["hook: file edit (not protected)"].medianMs / nodeMs,
     1.15,
   );
 }

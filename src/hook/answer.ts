@@ -18,7 +18,7 @@ import { containedState } from "../contain/state.js";
 import type { HookResult } from "./decide.js";
 import { decideFileWrite, FILE_WRITE_TOOLS, projectDir } from "./protected-paths.js";
 import type { HookPayload } from "./protocol.js";
-import { mayTouchSelf } from "./self-protect.js";
+import { mayTouchSelf } from "./self-gate.js";
 
 export interface AnswerOptions {
   env: Env;

@@ -65,7 +65,11 @@ export function protectedPaths(env: Env, project: string): ProtectedPath[] {
     { path: stateHome(env), secret: false, what: `${own} (trust store, pins, approvals, audit trail)` },
     { path: cacheHome(env), secret: false, what: `${own} (compiled policies, credential cache)` },
     { path: dataHome(env), secret: false, what: `${own} (shims)` },
-    { path: dirname(managedConfigPath(env)), secret: false, what: "downscope's managed policy" },
+    // The managed file, and its directory when it is downscope's own (/etc/downscope): never a shared one like /etc.
+    { path: managedConfigPath(env), secret: false, what: "downscope's managed policy" },
+    ...(basename(dirname(managedConfigPath(env))) === "downscope"
+      ? [{ path: dirname(managedConfigPath(env)), secret: false, what: "downscope's managed policy" }]
+      : []),
     // The project's first: a relative `.claude/settings.json` names the project's file.
     { path: join(project, ".claude", "settings.json"), secret: false, what: settings },
     { path: join(project, ".claude", "settings.local.json"), secret: false, what: settings },
@@ -137,10 +141,21 @@ export function realPath(p: string): string {
 }
 
 /** The protected location `file` falls in, checked both as written and with symlinks resolved. */
-export function protectedHit(file: string, list: readonly ProtectedPath[]): ProtectedPath | undefined {
+export function protectedHit(
+  file: string,
+  list: readonly ProtectedPath[],
+  roots: readonly string[] = [],
+): ProtectedPath | undefined {
   const literal = resolve(file);
   const real = realPath(literal);
-  return list.find((p) => inside(literal, p.path) || inside(real, p.path) || inside(real, realPath(p.path)));
+  // The protected paths as the file system names them: the few roots they hang off (home, project) are
+  // resolved once, rather than every path one by one (the hook runs this before every file edit).
+  const canon = roots.map((r) => [r, realPath(r)] as const).filter(([r, c]) => r !== c);
+  const canonical = (p: string) => {
+    for (const [r, c] of canon) if (inside(p, r)) return c + p.slice(r.length);
+    return p;
+  };
+  return list.find((p) => inside(literal, p.path) || inside(real, p.path) || inside(real, canonical(p.path)));
 }
 
 /** Claude Code's tools that write files, and the input field naming the file. */
@@ -170,7 +185,10 @@ export function decideFileWrite(
   if (typeof file !== "string" || file === "")
     return { decision: "deny", reason: `downscope: ${tool} without a ${field} cannot be checked, so it is blocked` };
   const project = projectDir(env, cwd);
-  const hit = protectedHit(isAbsolute(file) ? file : join(cwd, file), protectedPaths(env, project));
+  const hit = protectedHit(isAbsolute(file) ? file : join(cwd, file), protectedPaths(env, project), [
+    home(env),
+    project,
+  ]);
   if (hit === undefined) return { decision: "none" };
   return { decision: "deny", reason: selfDenyReason(`${tool} of ${displayPath(file, env)}`, hit) };
 }

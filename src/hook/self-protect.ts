@@ -15,26 +15,13 @@
  * files unwritable whatever runs.
  *
  * Pure apart from resolving paths; `mayTouchSelf` is the cheap gate the hook
- * runs on every command (a few substring tests), so that commands naming
- * none of this load no parser.
+ * runs on every command (self-gate.ts: a few substring tests), so that
+ * commands naming none of this load no parser.
  */
 import { basename, isAbsolute, resolve } from "node:path";
 import type { Env } from "../paths.js";
 import type { ShellAnalysis, ShellInvocation } from "../shell/analyze.js";
 import { inside, protectedPaths, selfDenyReason, type ProtectedPath } from "./protected-paths.js";
-
-/** Strings without which a command cannot name downscope or a protected path literally. */
-const GATE = [
-  ...["downscope", ".claude", ".config", ".local", ".cache", ".aws", "/etc", "HOME", "~", "../", "session-env"],
-  // The other agents' hook and MCP files (docs/agents.md), and the project's .mcp.json.
-  ...[".cursor", ".gemini", ".vscode", "claude_desktop_config", ".mcp.json"],
-];
-
-export function mayTouchSelf(command: string, extra: readonly string[]): boolean {
-  for (const g of GATE) if (command.includes(g)) return true;
-  for (const g of extra) if (g !== "" && command.includes(g)) return true;
-  return false;
-}
 
 /** downscope subcommands the agent may run: they read, print or decide, and change nothing of downscope's. */
 const READ_ONLY_SUBCOMMANDS = new Set([

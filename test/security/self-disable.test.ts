@@ -205,6 +205,18 @@ describe("self-protection: file tools", () => {
     expect((await file(sb, "Edit", { file_path: 42 })).decision).toBe("deny");
   });
 
+  /*
+   * Regression: a managed policy file whose directory is not downscope's own
+   * (DOWNSCOPE_MANAGED_CONFIG=<dir>/managed.yaml) protected that whole
+   * directory, and every edit below it was denied. Only the file is protected then.
+   */
+  it("a managed policy outside /etc/downscope protects the file, not its directory", async () => {
+    const sb = setup();
+    sb.env.DOWNSCOPE_MANAGED_CONFIG = join(sb.root, "managed.yaml");
+    expect((await file(sb, "Write", { file_path: join(sb.project, "src/a.ts"), content: "" })).decision).toBe("none");
+    expect((await file(sb, "Write", { file_path: join(sb.root, "managed.yaml"), content: "" })).decision).toBe("deny");
+  });
+
   it("other files, the policy itself included, pass untouched", async () => {
     const sb = setup();
     for (const p of [
