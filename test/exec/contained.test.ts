@@ -1,0 +1,87 @@
+/**
+ * downscope-exec in contained mode (issue 13): Claude Code runs the hook's
+ * rewrite outside its sandbox, so what runs there is held to more than the
+ * policy. Proves, with the real wrapper and the real bubblewrap: inside the
+ * sandbox (SANDBOX_RUNTIME=1) nothing is handed out and the message says how
+ * to run the call; env_var slots and passthrough are refused; it runs only
+ * from the project; and the real CLI can write the project but nothing
+ * outside it, while it still gets its token.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { writeContainedState } from "../../src/contain/state.js";
+import { execSandbox, runExec } from "./helpers.js";
+
+const TOKEN = "fake-contained-ro-token";
+
+function setup(slot = `{ file: ~/tok, inject_as: GH_TOKEN }`, extra = "") {
+  const sb = execSandbox();
+  sb.write(join(sb.home, "tok"), `${TOKEN}\n`, 0o600);
+  const gh = sb.write(
+    "fakebin/gh",
+    `#!/bin/sh\necho "token=$GH_TOKEN"\necho inside > "$PWD/written-by-gh" && echo project-write-ok\necho x > "$HOME/pwned" 2>/dev/null && echo HOME-WRITE-OK\necho y > '${sb.root}/outside' 2>/dev/null && echo OUTSIDE-WRITE-OK\nexit 0\n`,
+    0o755,
+  );
+  sb.userConfig(
+    `version: 1\nservices:\n  gh:\n    binary_path: ${gh}\n    token_slots: { ro: ${slot} }\n    default_slot: ro\n${extra}    rules: []\n`,
+  );
+  sb.write("project/.claude/downscoping.yaml", "version: 1\nservices: {}\n");
+  writeContainedState(sb.env, {
+    version: 1,
+    settingsFile: join(sb.home, ".claude/settings.json"),
+    exec: "/usr/bin/node /x/downscope-exec.js",
+    denyRules: [],
+  });
+  const env = { ...sb.env, CLAUDE_PROJECT_DIR: sb.project, GITHUB_TOKEN_ORG_WRITE: "fake-env-secret" };
+  return { sb, env };
+}
+
+describe("downscope-exec, contained", () => {
+  it("outside the sandbox: the token reaches gh, gh writes the project and nothing outside it", async () => {
+    const { sb, env } = setup();
+    const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.project });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`token=${TOKEN}`);
+    expect(r.stdout).toContain("project-write-ok");
+    expect(r.stdout).not.toContain("HOME-WRITE-OK");
+    expect(r.stdout).not.toContain("OUTSIDE-WRITE-OK");
+    expect(r.stderr).toMatch(/pwned: Read-only file system/);
+    expect(readFileSync(join(sb.project, "written-by-gh"), "utf8")).toBe("inside\n");
+    expect(existsSync(join(sb.home, "pwned"))).toBe(false);
+    expect(existsSync(join(sb.root, "outside"))).toBe(false);
+  });
+
+  it("inside the sandbox nothing is handed out, and the message says how to run the call", async () => {
+    const { sb, env } = setup();
+    const r = await runExec(["gh", "pr", "list"], { env: { ...env, SANDBOX_RUNTIME: "1" }, cwd: sb.project });
+    expect(r.code).toBe(77);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/inside the sandbox.*Run it as a command of its own/s);
+    expect(r.stderr).not.toContain(TOKEN);
+  });
+
+  it("an env_var slot is refused (the agent's environment holds it), with how to move it", async () => {
+    const { sb, env } = setup("{ env_var: GITHUB_TOKEN_ORG_WRITE, inject_as: GH_TOKEN }");
+    const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.project });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toMatch(
+      /contained mode: slot "ro" reads the environment variable GITHUB_TOKEN_ORG_WRITE.*downscope slot set ro/,
+    );
+    expect(r.stdout + r.stderr).not.toContain("fake-env-secret");
+  });
+
+  it("passthrough of the ambient credential does not apply", async () => {
+    const { sb, env } = setup("{ file: ~/missing, inject_as: GH_TOKEN }", "    on_missing_credential: passthrough\n");
+    const r = await runExec(["gh", "pr", "list"], { env: { ...env, GH_TOKEN: "fake-ambient" }, cwd: sb.project });
+    expect(r.code).toBe(77);
+    expect(r.stdout).not.toContain("fake-ambient");
+  });
+
+  it("runs only from inside the project", async () => {
+    const { sb, env } = setup();
+    const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.home });
+    expect(r.code).toBe(77);
+    expect(r.stderr).toMatch(/only from inside the project/);
+  });
+});
