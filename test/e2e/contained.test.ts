@@ -371,7 +371,7 @@ describe("contained mode against escape attempts (real Claude Code sandbox)", ()
     const out = run.toolResults[ATTEMPTS.findIndex((a) => a.what.startsWith("ALLOWED: the AWS CLI"))]!;
     expect(out).toMatch(/assumed-role\/agent/);
     expect(out).not.toContain(SECRETS.aws);
-    const roles = (await moto.data()) as unknown as Record<string, any>;
+    const roles: unknown = await moto.data();
     expect(JSON.stringify(roles)).toContain("role/agent");
   });
 
