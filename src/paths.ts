@@ -72,7 +72,9 @@ function realpathOfExisting(p: string): string {
   }
 }
 
-const inside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+/** `p` is `dir` or below it (both absolute and normalised). */
+export const inside = (p: string, dir: string): boolean =>
+  p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 
 /**
  * downscope's own trusted files (user config, trust store, pins, approvals,

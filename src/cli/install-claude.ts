@@ -197,11 +197,14 @@ async function containmentFor(io: Io, file: string, existing: Obj): Promise<Cont
   const slotFiles: string[] = [];
   const slotVars: string[] = [];
   for (const layer of policy.layers)
-    for (const svc of Object.values(layer.config.services))
+    for (const svc of Object.values(layer.config.services)) {
       for (const slot of Object.values(svc.token_slots ?? {})) {
         if (slot.file !== undefined) slotFiles.push(resolve(expandHome(slot.file, io.env)));
         if (slot.env_var !== undefined) slotVars.push(slot.env_var);
       }
+      // A GitHub App's private key is read by downscope-exec only, outside the sandbox.
+      if (svc.private_key?.file !== undefined) slotFiles.push(resolve(expandHome(svc.private_key.file, io.env)));
+    }
   return containSettings({ env: io.env, exec: `${node} ${script}`, slotFiles, slotVars });
 }
 

@@ -13,7 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { inside } from "../hook/protected-paths.js";
+import { inside } from "../paths.js";
 import type { ContainedState } from "./state.js";
 
 export function containmentProblem(state: ContainedState, project: string): string | undefined {

@@ -16,9 +16,8 @@ import { mayInvolveService } from "../shell/prefilter.js";
 import { containmentProblem } from "../contain/check.js";
 import { containedState } from "../contain/state.js";
 import type { HookResult } from "./decide.js";
-import { decideFileWrite, FILE_WRITE_TOOLS, projectDir } from "./protected-paths.js";
 import type { HookPayload } from "./protocol.js";
-import { mayTouchSelf } from "./self-gate.js";
+import { FILE_WRITE_TOOLS, mayTouchSelf, projectDir } from "./self-gate.js";
 
 export interface AnswerOptions {
   env: Env;
@@ -40,8 +39,10 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
   const cwd = payload.cwd && isAbsolute(payload.cwd) ? payload.cwd : opts.cwd;
   const isBash = payload.tool_name === "Bash";
   // File tools: only writes to downscope's own files and hook settings are looked at (no policy, no parser).
-  if (FILE_WRITE_TOOLS.has(payload.tool_name))
+  if (FILE_WRITE_TOOLS.has(payload.tool_name)) {
+    const { decideFileWrite } = await import("./protected-paths.js");
     return decideFileWrite(payload.tool_name, payload.tool_input, opts.env, cwd);
+  }
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
   const command = payload.tool_input.command;
   const contained = isBash ? containedState(opts.env) : undefined;

@@ -9,7 +9,7 @@
  * parser, no policy.
  */
 import { realpathSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { packageRoot } from "../package-root.js";
 import {
   cacheHome,
@@ -17,12 +17,15 @@ import {
   configHome,
   dataHome,
   homedir,
+  inside,
   managedConfigPath,
   slotsDir,
   stateHome,
   trustKeyPath,
   type Env,
 } from "../paths.js";
+
+import { FILE_WRITE_TOOLS, projectDir } from "./self-gate.js";
 
 export { slotsDir, trustKeyPath };
 
@@ -42,11 +45,7 @@ function home(env: Env): string {
   return env.HOME && env.HOME !== "" ? env.HOME : homedir();
 }
 
-/** The project an agent works in: Claude Code names it in CLAUDE_PROJECT_DIR for hooks. */
-export function projectDir(env: Env, cwd: string): string {
-  const p = env.CLAUDE_PROJECT_DIR;
-  return p && isAbsolute(p) ? p : cwd;
-}
+export { projectDir };
 
 /**
  * Every protected location for an agent working in `project`. Claude Code's
@@ -120,8 +119,7 @@ function safePackageRoot(): string | undefined {
   }
 }
 
-export const inside = (p: string, dir: string): boolean =>
-  p === dir || p.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+export { inside };
 
 /** The path with symlinks in its existing part resolved (a link in the project to a protected file is that file). */
 export function realPath(p: string): string {
@@ -158,13 +156,7 @@ export function protectedHit(
   return list.find((p) => inside(literal, p.path) || inside(real, p.path) || inside(real, canonical(p.path)));
 }
 
-/** Claude Code's tools that write files, and the input field naming the file. */
-export const FILE_WRITE_TOOLS: ReadonlyMap<string, string> = new Map([
-  ["Write", "file_path"],
-  ["Edit", "file_path"],
-  ["MultiEdit", "file_path"],
-  ["NotebookEdit", "notebook_path"],
-]);
+export { FILE_WRITE_TOOLS };
 
 export type FileToolAnswer = { decision: "none" } | { decision: "deny"; reason: string };
 

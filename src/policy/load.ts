@@ -6,7 +6,15 @@
 import { closeSync, fstatSync, openSync, readFileSync, statSync, type BigIntStats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, type ConfigIssue } from "../errors.js";
-import { cacheHome, managedConfigPath, relocationProblem, userConfigPath, type Env } from "../paths.js";
+import {
+  cacheHome,
+  managedConfigPath,
+  relocationProblem,
+  trustKeyPath,
+  trustStorePath,
+  userConfigPath,
+  type Env,
+} from "../paths.js";
 import { readPrivateJson, writePrivateJson } from "../private-store.js";
 import { sha256Hex } from "../lazy-crypto.js";
 import type { Layer, LayerName, Policy } from "./policy.js";
@@ -119,6 +127,43 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 const MAX_IDENTITIES = 200;
 
 const identitiesPath = (env: Env) => `${cacheHome(env)}/policy/identities.json`;
+const trustMemoPath = (env: Env) => `${cacheHome(env)}/policy/trust-verified.json`;
+
+function statIdentity(file: string, now: () => number): string | undefined {
+  try {
+    return identityOf(statSync(file, { bigint: true }), now);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The trust store's pins, their signatures verified (src/policy/trust.ts). A
+ * verification is remembered with the identities of the store and the key
+ * (as layer hashes are, below) so that a hook run does not compute an HMAC —
+ * the JavaScript SHA-256 compiling cold costs it about a millisecond. The memo
+ * is a private file in the cache directory, which contained mode's sandbox can
+ * neither read nor write; outside it, whoever can write the cache can read the
+ * key as well (docs/security-model.md, "Caches it keeps for speed").
+ */
+function verifiedTrust(env: Env, now: () => number): Map<string, string> {
+  const store = statIdentity(trustStorePath(env), now);
+  const key = statIdentity(trustKeyPath(env), now);
+  type Memo = { store: string; key: string; pins: Record<string, string> };
+  if (store !== undefined && key !== undefined) {
+    const memo = readPrivateJson<Memo>(trustMemoPath(env));
+    if (memo?.store === store && memo.key === key && typeof memo.pins === "object" && memo.pins !== null)
+      return new Map(Object.entries(memo.pins).filter((e): e is [string, string] => typeof e[1] === "string"));
+  }
+  const pins = readTrustStore(env);
+  if (store !== undefined && key !== undefined)
+    try {
+      writePrivateJson(trustMemoPath(env), { store, key, pins: Object.fromEntries(pins) } satisfies Memo);
+    } catch {
+      // A memo we cannot write only costs time.
+    }
+  return pins;
+}
 
 /**
  * The sha256 of a layer file without reading it: hashing means loading
@@ -227,7 +272,7 @@ export async function loadPolicy({ cwd, env, now }: LoadOptions): Promise<Policy
     ["project", projectFile, env.DOWNSCOPE_CONFIG !== undefined],
   ];
   const ctx: LayerContext = {
-    trust: readTrustStore(env),
+    trust: verifiedTrust(env, now ?? Date.now),
     env,
     now: now ?? Date.now,
     identities: readPrivateJson<Identities>(identitiesPath(env)),

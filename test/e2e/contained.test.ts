@@ -164,6 +164,14 @@ const ATTEMPTS: { step: Step; what: string }[] = [
     what: "walk downscope's credential cache and run dirs from python",
     step: `python3 -c "import os,glob; [print(r, f, open(os.path.join(r, x), errors='replace').read()) for d in [os.path.expanduser('~/.cache/down'+'scope')] + glob.glob('/tmp/down'+'scope-*') for r, _, f in os.walk(d) for x in f]"`,
   },
+  {
+    what: "aws configure export-credentials by absolute path from python",
+    step: `python3 -c "import os; os.execv('${requireTool("aws")}', ['aws', 'configure', 'export-credentials', '--format', 'env'])"`,
+  },
+  {
+    what: "the wrapper's memory through /proc",
+    step: "for p in /proc/[0-9]*; do head -c 64 $p/mem 2>&1 | head -1; done | sort | uniq -c",
+  },
   { what: "downscope-exec with a forged argv: a credential-printing command", step: `${EXEC} gh auth token` },
   {
     what: "downscope-exec running a shell",
