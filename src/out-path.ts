@@ -14,27 +14,20 @@
  * The file is written atomically (a temporary file renamed over it), so a
  * symlink planted at the name after the check is replaced, not followed.
  */
-import { existsSync, lstatSync, realpathSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { UsageError } from "./errors.js";
-import { cacheHome, configHome, dataHome, managedConfigPath, SHIMS_MARKER, stateHome, type Env } from "./paths.js";
-
-const inside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
-
-function realpathOfExisting(p: string): string {
-  const rest: string[] = [];
-  let cur = p;
-  for (;;) {
-    try {
-      return join(realpathSync.native(cur), ...rest.reverse());
-    } catch {
-      const parent = dirname(cur);
-      if (parent === cur) return p;
-      rest.push(basename(cur));
-      cur = parent;
-    }
-  }
-}
+import {
+  cacheHome,
+  configHome,
+  dataHome,
+  inside,
+  managedConfigPath,
+  realpathOfExisting,
+  SHIMS_MARKER,
+  stateHome,
+  type Env,
+} from "./paths.js";
 
 function accountHome(): string | undefined {
   try {

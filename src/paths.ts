@@ -57,7 +57,8 @@ export function expandHome(p: string, env: Env): string {
 /** Directories any process of the user can write, whatever sandbox the agent runs in. */
 const SCRATCH_ROOTS = ["/tmp", "/var/tmp", "/dev/shm"];
 
-function realpathOfExisting(p: string): string {
+/** `p` with symlinks resolved in the part of it that exists (the rest appended as written). */
+export function realpathOfExisting(p: string): string {
   let cur = p;
   const rest: string[] = [];
   for (;;) {

@@ -8,7 +8,6 @@
  * Loaded on the hook's fast path for file tools, so it stays small: no
  * parser, no policy.
  */
-import { realpathSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { packageRoot } from "../package-root.js";
 import {
@@ -19,6 +18,7 @@ import {
   homedir,
   inside,
   managedConfigPath,
+  realpathOfExisting,
   slotsDir,
   stateHome,
   trustKeyPath,
@@ -122,21 +122,7 @@ function safePackageRoot(): string | undefined {
 export { inside };
 
 /** The path with symlinks in its existing part resolved (a link in the project to a protected file is that file). */
-export function realPath(p: string): string {
-  const rest: string[] = [];
-  let cur = p;
-  for (let i = 0; i < 64; i++) {
-    try {
-      return join(realpathSync.native(cur), ...rest.reverse());
-    } catch {
-      const parent = dirname(cur);
-      if (parent === cur) return p;
-      rest.push(basename(cur));
-      cur = parent;
-    }
-  }
-  return p;
-}
+export const realPath = realpathOfExisting;
 
 /** The protected location `file` falls in, checked both as written and with symlinks resolved. */
 export function protectedHit(
