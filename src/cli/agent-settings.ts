@@ -7,7 +7,9 @@
  * when the file is unchanged since install, gives back the original bytes.
  *
  * Each agent module supplies where the file is and how to add and remove its
- * entries (pure functions over the parsed JSON).
+ * entries (pure functions over the parsed JSON). The file helpers (read,
+ * format like the original, back up, write atomically, diff) are shared with
+ * install-claude.ts.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -56,7 +58,7 @@ function parseOptions(argv: readonly string[], kind: "install" | "uninstall", a:
   return { scope, dryRun };
 }
 
-function readSettings(file: string): { text: string | undefined; obj: Obj } {
+export function readSettings(file: string): { text: string | undefined; obj: Obj } {
   if (!existsSync(file)) return { text: undefined, obj: {} };
   const text = readFileSync(file, "utf8");
   const obj = parseObject(text);
@@ -65,7 +67,7 @@ function readSettings(file: string): { text: string | undefined; obj: Obj } {
   return { text, obj };
 }
 
-function parseObject(text: string): Obj | Error {
+export function parseObject(text: string): Obj | Error {
   let o: unknown;
   try {
     o = text.trim() === "" ? {} : JSON.parse(text);
@@ -77,21 +79,21 @@ function parseObject(text: string): Obj | Error {
 }
 
 /** Serialises like the original: same indentation and trailing newline. */
-function format(obj: Obj, original: string | undefined): string {
+export function format(obj: Obj, original: string | undefined): string {
   const indent = original === undefined ? "  " : (/^([ \t]+)"/m.exec(original)?.[1] ?? "  ");
   const nl = original === undefined || original.endsWith("\n") ? "\n" : "";
   return JSON.stringify(obj, null, indent) + nl;
 }
 
-const backupOf = (file: string) => `${file}.downscope-backup`;
+export const backupOf = (file: string) => `${file}.downscope-backup`;
 
-function writeAtomic(file: string, text: string): void {
+export function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode: 0o644 });
   renameSync(tmp, file);
 }
 
-function diff(before: string, after: string, file: string): string {
+export function diff(before: string, after: string, file: string): string {
   if (before === after) return `(no change to ${file})\n`;
   return lineDiff(before, after, file, `${file} (after)`);
 }

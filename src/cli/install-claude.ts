@@ -14,18 +14,26 @@
  * (`downscope shims install`); uninstall leaves those, other entry points share them. Uninstall removes exactly what install added: if the file is
  * unchanged since install, the backup's bytes come back.
  */
-import { lineDiff } from "./unified-diff.js";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { containSettings, type ContainSettings } from "../contain/settings.js";
 import { containedState, removeContainedState, writeContainedState } from "../contain/state.js";
-import { inside } from "../hook/protected-paths.js";
-import { expandHome } from "../paths.js";
+import { expandHome, inside } from "../paths.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { loadPolicy } from "../policy/index.js";
 import { quote } from "../shell/quote.js";
 import { formatShimsReport } from "../exec/shims.js";
+import {
+  backupOf,
+  diff,
+  format,
+  parseObject,
+  readSettings,
+  writeAtomic,
+  type Json,
+  type Obj,
+} from "./agent-settings.js";
 import type { Command, Io } from "./io.js";
 import { ensureShims } from "./shims.js";
 
@@ -37,8 +45,6 @@ export const HOOK_MATCHER_MCP = `${HOOK_MATCHER}|mcp__.*`;
 export const HOOK_TIMEOUT_SECONDS = 10;
 
 type Scope = "user" | "project" | "local";
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Obj = { [k: string]: Json };
 
 interface Options {
   scope: Scope;
@@ -212,35 +218,10 @@ function existingIsOurs(io: Io, file: string): boolean {
   return containedState(io.env)?.settingsFile === file;
 }
 
-function readSettings(file: string): { text: string | undefined; obj: Obj } {
-  if (!existsSync(file)) return { text: undefined, obj: {} };
-  const text = readFileSync(file, "utf8");
-  let obj: unknown;
-  try {
-    obj = text.trim() === "" ? {} : JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError([
-      { file, path: "", message: `not valid JSON (${(e as Error).message}); fix it before installing` },
-    ]);
-  }
-  if (typeof obj !== "object" || obj === null || Array.isArray(obj))
-    throw new ConfigError([{ file, path: "", message: "expected a JSON object" }]);
-  return { text, obj: obj as Obj };
-}
-
-/** Serialises like the original: same indentation and trailing newline. */
-function format(obj: Obj, original: string | undefined): string {
-  const indent = original === undefined ? "  " : (/^([ \t]+)"/m.exec(original)?.[1] ?? "  ");
-  const nl = original === undefined || original.endsWith("\n") ? "\n" : "";
-  return JSON.stringify(obj, null, indent) + nl;
-}
-
 async function policyHasMcp(io: Io): Promise<boolean> {
   const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
   return policy.layers.some((l) => Object.values(l.config.services).some((s) => s.server !== undefined));
 }
-
-const backupOf = (file: string) => `${file}.downscope-backup`;
 
 export const install: Command = async (argv, io) => {
   const opts = parseOptions(argv, "install");
@@ -328,22 +309,6 @@ export const uninstall: Command = async (argv, io) => {
 };
 
 function readSettingsText(text: string): Obj | undefined {
-  try {
-    const o: unknown = text.trim() === "" ? {} : JSON.parse(text);
-    return typeof o === "object" && o !== null && !Array.isArray(o) ? (o as Obj) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  renameSync(tmp, file);
-}
-
-/** The dry-run diff of a settings file. */
-export function diff(before: string, after: string, file: string): string {
-  if (before === after) return `(no change to ${file})\n`;
-  return lineDiff(before, after, file, `${file} (after)`);
+  const o = parseObject(text);
+  return o instanceof Error ? undefined : o;
 }

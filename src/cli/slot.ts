@@ -9,7 +9,7 @@
  * Provisioning without a terminal: with settings.admin_without_terminal in
  * the managed layer (src/cli/confirm.ts), the token is read from stdin.
  */
-import { renameSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NotConfirmed, UsageError } from "../errors.js";
 import { displayPath } from "../hook/protected-paths.js";
@@ -40,8 +40,12 @@ export const slot: Command = async (argv, io) => {
   ensurePrivateDir(dir);
   const file = join(dir, name);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${value}\n`, { mode: 0o600, flag: "wx" });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, `${value}\n`, { mode: 0o600, flag: "wx" });
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true }); // a failed rename leaves no copy of the token behind
+  }
   io.stderr(
     `downscope: stored the token for slot "${name}" in ${file} (0600). Use it in the policy:\n` +
       `    ${name}: { file: ${displayPath(file, io.env)} }\n`,
