@@ -15,6 +15,13 @@
  * different arguments (argv-bound). What it does not: an agent running as the
  * same user that reads Claude Code's transcript or the process environment of
  * the approved command while it runs. Only the nonce's hash is on disk.
+ *
+ * Gated approvals (Cursor, src/hook/agents/cursor.ts): where the hook that
+ * rewrites the command (preToolUse) cannot ask and the hook that can ask
+ * (beforeShellExecution) cannot rewrite, the approval is recorded `pending`
+ * and is worth nothing until the asking hook has seen the exact command and
+ * answered `ask` (openGatedApproval). A pending approval that reaches
+ * downscope-exec some other way (a script, a hook that never ran) is refused.
  */
 import { nodeCrypto, sha256Hex } from "../lazy-crypto.js";
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +36,8 @@ interface ApprovalFile {
   version: 1;
   argv: string;
   expiresAt: number;
+  /** Gated approvals only: `pending` until the asking hook answered ask, then `asked`. */
+  gate?: "pending" | "asked";
 }
 
 const sha = sha256Hex;
@@ -39,13 +48,27 @@ export function approvalsDir(env: Env): string {
   return join(stateHome(env), "approvals");
 }
 
-/** Records a pending approval for this argv and returns the nonce to put in the command. */
-export function createApproval(binary: string, args: readonly string[], env: Env, now = Date.now()): string {
+/**
+ * Records a pending approval for this argv and returns the nonce to put in the
+ * command. `gated`: valid only once openGatedApproval has run for it.
+ */
+export function createApproval(
+  binary: string,
+  args: readonly string[],
+  env: Env,
+  now = Date.now(),
+  gated = false,
+): string {
   const dir = approvalsDir(env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   sweepExpired(dir, now);
   const nonce = nodeCrypto().randomBytes(24).toString("base64url");
-  const data: ApprovalFile = { version: 1, argv: argvDigest(binary, args), expiresAt: now + APPROVAL_TTL_MS };
+  const data: ApprovalFile = {
+    version: 1,
+    argv: argvDigest(binary, args),
+    expiresAt: now + APPROVAL_TTL_MS,
+    ...(gated ? { gate: "pending" as const } : {}),
+  };
   writeFileSync(join(dir, `${sha(nonce)}.json`), JSON.stringify(data), { mode: 0o600, flag: "wx" });
   return nonce;
 }
@@ -83,11 +106,72 @@ export function consumeApproval(
     if (data.expiresAt < now) return { ok: false, reason: "the approval has expired" };
     if (data.argv !== argvDigest(binary, args))
       return { ok: false, reason: "the approval was given for a different command" };
+    if (data.gate !== undefined && data.gate !== "asked")
+      return {
+        ok: false,
+        reason: "the approval was never put to a human (the hook that asks did not see the command)",
+      };
     return { ok: true };
   } catch {
     return { ok: false, reason: "the approval is malformed" };
   } finally {
     rmSync(claimed, { force: true });
+  }
+}
+
+/**
+ * The asking hook's half of a gated approval: the nonce names a pending gated
+ * approval for exactly this argv, still valid, in a file of this user's; it is
+ * marked asked (once: claimed by a rename, so two hooks cannot both open it).
+ * Anything else is not an approval the hook made, and the caller denies.
+ */
+export function openGatedApproval(
+  nonce: string,
+  binary: string,
+  args: readonly string[],
+  env: Env,
+  now = Date.now(),
+): ApprovalCheck {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(nonce)) return { ok: false, reason: "the approval is malformed" };
+  const file = join(approvalsDir(env), `${sha(nonce)}.json`);
+  const claimed = `${file}.${process.pid}.opening`;
+  try {
+    renameSync(file, claimed);
+  } catch {
+    return { ok: false, reason: "the approval is unknown or was already used" };
+  }
+  let restore = true;
+  try {
+    const st = lstatSync(claimed);
+    if (!st.isFile() || (typeof process.getuid === "function" && st.uid !== process.getuid()))
+      return { ok: false, reason: "the approval file is not yours" };
+    const data = JSON.parse(readFileSync(claimed, "utf8")) as ApprovalFile;
+    if (data.version !== 1 || typeof data.expiresAt !== "number" || data.expiresAt < now)
+      return { ok: false, reason: "the approval has expired" };
+    if (data.gate !== "pending")
+      return {
+        ok: false,
+        reason:
+          data.gate === "asked"
+            ? "the approval was already put to a human"
+            : "the approval is not a hook's pending one",
+      };
+    if (data.argv !== argvDigest(binary, args))
+      return { ok: false, reason: "the approval was given for a different command" };
+    writeFileSync(claimed, JSON.stringify({ ...data, gate: "asked" } satisfies ApprovalFile), { mode: 0o600 });
+    renameSync(claimed, file);
+    restore = false;
+    return { ok: true };
+  } catch {
+    return { ok: false, reason: "the approval is malformed" };
+  } finally {
+    // A refused open leaves the approval as it was (it may still be the hook's own, asked about later).
+    if (restore)
+      try {
+        renameSync(claimed, file);
+      } catch {
+        rmSync(claimed, { force: true });
+      }
   }
 }
 
@@ -101,7 +185,7 @@ function sweepExpired(dir: string, now: number): void {
   for (const n of names) {
     const p = join(dir, n);
     try {
-      if (n.endsWith(".claimed")) {
+      if (n.endsWith(".claimed") || n.endsWith(".opening")) {
         if (now - lstatSync(p).mtimeMs > 60_000) rmSync(p, { force: true });
         continue;
       }

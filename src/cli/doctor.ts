@@ -434,16 +434,35 @@ function otherAgents(env: Env, projectRoot: string): Finding[] {
         );
     const shell = ours("beforeShellExecution");
     if (shell.length === 0) continue;
-    const open = ["beforeShellExecution", "beforeMCPExecution", "preToolUse"].filter((e) =>
-      ours(e).some((h) => h?.failClosed !== true),
+    const events = ["beforeShellExecution", "beforeMCPExecution", "preToolUse"];
+    const open = events.filter((e) => ours(e).some((h) => h?.failClosed !== true));
+    // Cursor releases up to at least 2.1 ran only the first hook of a list.
+    const notFirst = events.filter((e) => ours(e).length > 0 && ours(e)[0] !== obj((hooks?.[e] as unknown[])[0]));
+    const rewrites = ours("preToolUse").some(
+      (h) => typeof h?.matcher === "string" && h.matcher.split("|").includes("Shell"),
     );
+    const problems = [
+      ...(open.length > 0
+        ? [`downscope's ${open.join(", ")} hook has no failClosed: true, so Cursor runs the action when the hook fails`]
+        : []),
+      ...(notFirst.length > 0
+        ? [
+            `downscope's ${notFirst.join(", ")} hook is not first in its list, and some Cursor releases run only the first`,
+          ]
+        : []),
+      ...(!rewrites
+        ? [
+            "no downscope preToolUse hook for Shell, so service calls are denied with a command to run instead of rewritten",
+          ]
+        : []),
+    ];
     out.push(
-      open.length === 0
+      problems.length === 0
         ? { level: "ok", check: "cursor", message: `Cursor hooks run \`downscope hook --agent cursor\` (${file})` }
         : {
             level: "warn",
             check: "cursor",
-            message: `${file}: downscope's ${open.join(", ")} hook has no failClosed: true, so Cursor runs the action when the hook fails`,
+            message: `${file}: ${problems.join("; ")}`,
             fix: "downscope install cursor",
           },
     );

@@ -101,6 +101,7 @@ async function work(
     onDeadline,
     onPolicy: (p) => (policy = p),
     ...(protocol.shimsFromPathOnly ? { shimsFromPathOnly: true } : {}),
+    ...(protocol.gatedApprovals ? { gatedApprovals: true } : {}),
   });
   if (result.decision !== "none") {
     // Only calls that involve a service are recorded (and only then is the audit code loaded).

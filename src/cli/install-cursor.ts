@@ -2,25 +2,31 @@
  * `downscope install cursor [--scope user|project] [--dry-run]` and
  * `downscope uninstall cursor …`: hooks in Cursor's hooks.json
  * (~/.cursor/hooks.json, or .cursor/hooks.json in the project;
- * https://cursor.com/docs/agent/hooks) running `downscope hook --agent cursor`
+ * https://cursor.com/docs/hooks) running `downscope hook --agent cursor`
  * (src/hook/agents/cursor.ts) on beforeShellExecution, beforeMCPExecution and
- * preToolUse for the file-writing tools. Round trip as `install claude`
- * (src/cli/agent-settings.ts).
+ * preToolUse for the shell and the file-writing tools. Round trip as
+ * `install claude` (src/cli/agent-settings.ts).
  *
- * `failClosed: true` on each: without it Cursor lets the action run when the
- * hook crashes, times out or answers nothing. No `timeout` is written: the
- * copies of Cursor's docs read for this disagree on its unit (seconds or
- * milliseconds), and a value read in the wrong unit would block every call;
- * the hook's own deadline (4 s) answers deny first.
+ * Each entry:
+ *   - `failClosed: true`: without it Cursor lets the action run when the hook
+ *     crashes, times out or answers invalid JSON;
+ *   - `timeout: 10`, in seconds (the docs' per-script option table), above
+ *     the hook's own deadline (4 s), which answers deny first;
+ *   - first in its event's list: Cursor releases up to at least 2.1 ran only
+ *     the first hook of a list (a forum report, acknowledged December 2025),
+ *     so a hook placed after another tool's might never run.
  */
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
-import { CURSOR_WRITE_MATCHER } from "../hook/agents/cursor.js";
+import { CURSOR_PRETOOL_MATCHER } from "../hook/agents/cursor.js";
 import { packageRoot } from "../package-root.js";
 import { quote } from "../shell/quote.js";
 import { installCommand, isObj, uninstallCommand, type AgentSettings, type Json, type Obj } from "./agent-settings.js";
 
 export const CURSOR_EVENTS = ["beforeShellExecution", "beforeMCPExecution", "preToolUse"] as const;
+
+/** Seconds; above the hook's own deadline (settings.hook_deadline_ms, 4 s by default). */
+export const CURSOR_TIMEOUT_S = 10;
 
 export function cursorHookCommand(): string {
   return `${quote(join(packageRoot(), "bin", "downscope.js"))} hook --agent cursor`;
@@ -61,10 +67,10 @@ export function addCursor(settings: Obj, file: string = "hooks.json"): void {
     if (hooks[event] !== undefined && !Array.isArray(hooks[event]))
       throw new ConfigError([{ file, path: `hooks.${event}`, message: "expected an array" }]);
     const list = (hooks[event] ??= []) as Json[];
-    list.push(
+    list.unshift(
       event === "preToolUse"
-        ? { command, matcher: CURSOR_WRITE_MATCHER, failClosed: true }
-        : { command, failClosed: true },
+        ? { command, matcher: CURSOR_PRETOOL_MATCHER, failClosed: true, timeout: CURSOR_TIMEOUT_S }
+        : { command, failClosed: true, timeout: CURSOR_TIMEOUT_S },
     );
   }
 }
@@ -77,9 +83,10 @@ export const CURSOR: AgentSettings = {
   add: addCursor,
   remove: removeCursor,
   notes:
-    "  Cursor's hooks cannot change a command: a service call is denied with the exact downscope-exec command to run\n" +
-    '  instead, unless the shims are first on PATH in the environment Cursor starts from (eval "$(downscope env)" in\n' +
-    "  your shell profile), where the shims route it. Reviews are denied: run those yourself. See docs/agents.md.\n",
+    "  preToolUse rewrites a service call to downscope-exec and beforeShellExecution checks what runs; where Cursor\n" +
+    "  does not apply the rewrite, the call is denied with the exact downscope-exec command to run instead. Calls\n" +
+    "  nested in strings (bash -c 'gh …') need the shims on PATH: eval \"$(downscope env)\" in your shell profile.\n" +
+    "  See docs/agents.md.\n",
 };
 
 export const install = installCommand(CURSOR);

@@ -33,6 +33,8 @@ export interface AnswerOptions {
    * default shims directory existing proves nothing for them.
    */
   shimsFromPathOnly?: boolean;
+  /** Record review approvals gated and ask for the hook's own gated ones (HookContext.openApproval; Cursor). */
+  gatedApprovals?: boolean;
 }
 
 export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
@@ -68,7 +70,10 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
   // a plain command naming no service, shell or wrapper needs no parser.
   if (isBash && !mayInvolveService(command as string, serviceBinaries(policy))) return { decision: "none" };
   const { answerService } = await import("./service.js");
-  return answerService(payload, policy, cwd, opts.env, opts.shimsFromPathOnly === true);
+  return answerService(payload, policy, cwd, opts.env, {
+    shimsFromPathOnly: opts.shimsFromPathOnly === true,
+    gatedApprovals: opts.gatedApprovals === true,
+  });
 }
 
 /** The home directory's absolute spelling also names protected paths (`/home/me/.config/…`). */

@@ -34,6 +34,16 @@ export interface HookContext {
    * prefix keeps a call sandboxed).
    */
   contained?: boolean;
+  /**
+   * Agents whose rewriting hook cannot ask (Cursor): approvals are recorded
+   * gated (src/approval/approval.ts), and a command carrying one in exactly
+   * the form the hook wrote is asked once, through this (which marks it asked).
+   */
+  openApproval?: (
+    nonce: string,
+    binary: string,
+    args: readonly string[],
+  ) => { ok: true } | { ok: false; reason: string };
 }
 
 export type HookResult =
@@ -114,9 +124,11 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
     a.envChanges.some((c) => c.name === APPROVAL_ENV) ||
     (/--approval\b/.test(command) && a.invocations.some((inv) => isAgentWrapped(inv)));
   if (services.length > 0 && agentApproval) {
+    const gated = ctx.openApproval ? askGated(command, a, services, ctx) : undefined;
+    if (gated !== undefined) return gated;
     return {
       decision: "deny",
-      reason: `downscope: the command ${/--approval\b/.test(command) ? "passes --approval" : `sets ${APPROVAL_ENV}`} itself; approvals are created by the hook when a human approves, never written by the agent. Run the command without it.`,
+      reason: `downscope: the command ${/--approval\b/.test(command) ? "passes --approval" : `sets ${APPROVAL_ENV}`} itself; approvals are created by the hook when a human approves, never written by the agent. Run the command without it${ctx.openApproval ? ", as a command of its own (no pipe, chain, redirection or wrapper), so that the human can be asked" : ""}.`,
     };
   }
   for (const s of services) {
@@ -147,6 +159,16 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
         reason: `downscope: \`${clip(s.inv.text)}\` ${describeDecision(s.decision)}, but ${why}`,
       };
     }
+  }
+
+  // Gated approvals (Cursor): the asking hook recognises only a review that is the whole command.
+  if (ctx.openApproval && !standsAlone(command, a)) {
+    const s = services.find((x) => x.decision.action === "review" && !isAgentWrapped(x.inv));
+    if (s)
+      return {
+        decision: "deny",
+        reason: `downscope: \`${clip(s.inv.text)}\` ${describeDecision(s.decision)}; a command that needs a human's review must be a command of its own here (no pipe, chain, redirection, variable prefix or wrapper) so that it can be put to the human. Run \`${clip(s.inv.text)}\` by itself.`,
+      };
   }
 
   if (ctx.contained && services.length > 0) {
@@ -232,6 +254,31 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
     return { decision: "none" };
   }
   return { decision: "rewrite", reason: `downscope: ${summary}`, command: rewritten };
+}
+
+/**
+ * A command the hook itself rewrote for a review in an agent whose rewriting
+ * hook cannot ask (ctx.openApproval): exactly `DOWNSCOPE_APPROVAL=<nonce>
+ * <downscope-exec> <one service call>`, nothing around it, with a pending
+ * gated approval for that argv → ask (the human approves in the agent's
+ * prompt; the approval is now valid for downscope-exec). A command of that
+ * shape with anything else (a forged, used, ungated or other command's nonce)
+ * is an agent-written approval: undefined, and the caller denies.
+ */
+function askGated(command: string, a: ShellAnalysis, services: Judged[], ctx: HookContext): HookResult | undefined {
+  const m = new RegExp(`^${APPROVAL_ENV}=([A-Za-z0-9_-]{20,100}) `).exec(command);
+  if (!m || !command.startsWith(`${m[0]}${ctx.execCommand} `)) return undefined;
+  if (a.invocations.length !== 1 || services.length !== 1 || a.redirections.length > 0) return undefined;
+  if (a.unresolved.length > 0 || a.definitions.length > 0) return undefined;
+  if (a.envChanges.length !== 1 || a.envChanges[0]!.name !== APPROVAL_ENV) return undefined;
+  const s = services[0]!;
+  const inv = s.inv;
+  if (inv.pos !== 0 || inv.insertAt === undefined || inv.dynamicArgs || inv.wrappers.length !== 1) return undefined;
+  if (!isAgentWrapped(inv) || !/^(\s*\d*>&\d+)*\s*$/.test(command.slice(inv.text.length))) return undefined;
+  if (s.decision.action !== "review") return undefined;
+  if (!ctx.openApproval!(m[1]!, inv.binary, inv.args).ok) return undefined;
+  const call = clip(command.slice(inv.insertAt));
+  return { decision: "ask", reason: `downscope: \`${call}\` ${describeDecision(s.decision)}` };
 }
 
 /**

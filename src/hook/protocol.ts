@@ -23,6 +23,8 @@ export interface HookPayload {
    * workspace_roots[0]); the self-protection reads it as CLAUDE_PROJECT_DIR.
    */
   project_dir?: string;
+  /** The agent's own event name, where one adapter answers several (Cursor's preToolUse vs beforeShellExecution). */
+  agent_event?: string;
 }
 
 /** Bad hook input. Matched by name too: each agent's adapter is its own bundle with its own copy of this class. */
@@ -109,6 +111,8 @@ export interface HookProtocol {
   deny(reason: string): ProtocolAnswer;
   /** The agent has no SessionStart PATH line: only the hook's own PATH shows whether the shims are there. */
   shimsFromPathOnly?: boolean;
+  /** The agent's rewriting hook cannot ask: approvals are gated (AnswerOptions.gatedApprovals). */
+  gatedApprovals?: boolean;
 }
 
 export interface ProtocolAnswer {

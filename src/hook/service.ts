@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
-import { createApproval } from "../approval/approval.js";
+import { createApproval, openGatedApproval } from "../approval/approval.js";
 import { containedState } from "../contain/state.js";
 import { packageRoot } from "../package-root.js";
 import { dataHome, SHIMS_MARKER, type Env } from "../paths.js";
@@ -27,13 +27,13 @@ export async function answerService(
   policy: Policy,
   cwd: string,
   env: Env,
-  shimsFromPathOnly = false,
+  opts: { shimsFromPathOnly?: boolean; gatedApprovals?: boolean } = {},
 ): Promise<HookResult> {
   const isBash = payload.tool_name === "Bash";
   const pathCtx = pathContext(cwd, env);
   const contained = containedState(env);
   const exec = contained ? contained.exec : execCommand(env);
-  const shims = shimsOnPath(env, shimsFromPathOnly);
+  const shims = shimsOnPath(env, opts.shimsFromPathOnly === true);
   const analyze = isBash ? await analyzer(payload.tool_input.command as string) : notForMcp;
   const ctx: HookContext = {
     policy,
@@ -41,8 +41,9 @@ export async function answerService(
     execCommand: exec,
     shimsOnPath: shims,
     analyze,
-    approve: (binary, args) => createApproval(binary, args, env),
+    approve: (binary, args) => createApproval(binary, args, env, Date.now(), opts.gatedApprovals === true),
     ...(contained ? { contained: true } : {}),
+    ...(opts.gatedApprovals ? { openApproval: (n, b, a) => openGatedApproval(n, b, a, env) } : {}),
   };
   if (!isBash) return decideMcp(payload.tool_name, payload.tool_input, ctx);
   return decideBash(payload.tool_input.command as string, ctx);

@@ -151,6 +151,21 @@ describe("downscope doctor", () => {
     expect(d2.has("warn", "gemini", "times out before its own 4000 ms deadline")).toBe(true);
   });
 
+  it("warns where Cursor's hooks would not rewrite, or might not run (not first in their list)", async () => {
+    const sb = sandbox();
+    sb.write(join(sb.project, ".claude/downscoping.yaml"), "version: 1\nservices:\n  gh: { downscope_mode: none }\n");
+    expect((await runCli(["install", "cursor"], { env: sb.env, cwd: sb.project })).code).toBe(0);
+    const file = join(sb.home, ".cursor/hooks.json");
+    const installed = JSON.parse(readFileSync(file, "utf8"));
+    installed.hooks.preToolUse[0].matcher = "Write|Delete";
+    installed.hooks.beforeShellExecution.unshift({ command: "./audit.sh" });
+    writeFileSync(file, JSON.stringify(installed));
+    const d = await doctor(sb, sb.env);
+    expect(d.has("warn", "cursor", "no downscope preToolUse hook for Shell")).toBe(true);
+    expect(d.has("warn", "cursor", "beforeShellExecution hook is not first in its list")).toBe(true);
+    expect(d.has("ok", "cursor", "")).toBe(false);
+  });
+
   it("says nothing about agents downscope is not installed in", async () => {
     const sb = sandbox();
     sb.write(

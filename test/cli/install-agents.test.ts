@@ -60,13 +60,15 @@ describe.each([
     if (agent === "cursor") {
       expect(installed.version).toBe(1);
       expect(installed.hooks.afterFileEdit).toEqual([{ command: "./hooks/format.sh" }]);
-      expect(installed.hooks.beforeShellExecution[0]).toEqual({ command: "./hooks/audit.sh" });
+      // Ours first (Cursor releases that run only a list's first hook), the user's kept after it.
+      expect(installed.hooks.beforeShellExecution[1]).toEqual({ command: "./hooks/audit.sh" });
       for (const e of ["beforeShellExecution", "beforeMCPExecution", "preToolUse"]) {
-        const ours = installed.hooks[e].at(-1);
+        const ours = installed.hooks[e][0];
         expect(ours.command).toMatch(/bin\/downscope\.js'? hook --agent cursor$/);
         expect(ours.failClosed).toBe(true);
+        expect(ours.timeout).toBe(10); // seconds
       }
-      expect(installed.hooks.preToolUse.at(-1).matcher).toBe("Write|Delete|StrReplace|Edit|MultiEdit");
+      expect(installed.hooks.preToolUse[0].matcher).toBe("Shell|Write|Delete|StrReplace|Edit|MultiEdit");
     } else {
       expect(installed.model).toEqual({ name: "gemini-2.5-pro" });
       expect(installed.mcpServers.fs.command).toBe("npx");

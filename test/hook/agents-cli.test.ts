@@ -50,6 +50,12 @@ const cursorShell = (command: string, sb: ReturnType<typeof sandbox>) => ({
   cwd: sb.project,
   workspace_roots: [sb.project],
 });
+const cursorPreShell = (command: string, sb: ReturnType<typeof sandbox>) => ({
+  ...fixture("cursor/pre-tool-use-shell.json"),
+  tool_input: { command, working_directory: sb.project },
+  cwd: sb.project,
+  workspace_roots: [sb.project],
+});
 const geminiShell = (command: string, sb: ReturnType<typeof sandbox>) => {
   const f = fixture("gemini/shell.json");
   return { ...f, cwd: sb.project, tool_input: { ...f.tool_input, command } };
@@ -75,6 +81,14 @@ describe("recorded payloads → the Claude-shaped payload the decision reads", (
 
   it.each([
     ["cursor/before-shell-execution.json", { tool_name: "Bash", tool_input: { command: "gh pr list" } }],
+    [
+      "cursor/pre-tool-use-shell.json",
+      {
+        tool_name: "Bash",
+        tool_input: { command: "gh pr list", working_directory: "/work/project" },
+        agent_event: "preToolUse",
+      },
+    ],
     [
       "cursor/pre-tool-use-write.json",
       { tool_name: "Write", tool_input: expect.objectContaining({ file_path: "/work/project/src/main.ts" }) },
@@ -165,7 +179,7 @@ describe("downscope hook --agent cursor", () => {
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ permission: "deny", agent_message: expect.stringContaining("not for agents") });
   });
-  it("no rewrite in Cursor: deny, naming the downscope-exec command to run instead", async () => {
+  it("beforeShellExecution cannot rewrite: an unrewritten call is denied, naming the downscope-exec command to run instead", async () => {
     const sb = setup();
     const r = await runHook("cursor", sb, cursorShell("gh pr list", sb));
     expect(r.json.permission).toBe("deny");
@@ -174,12 +188,54 @@ describe("downscope hook --agent cursor", () => {
     // The agent runs what it was told: the hook lets it through.
     expect((await runHook("cursor", sb, cursorShell(cmd, sb))).json).toEqual({});
   });
-  it("review: deny with run-it-yourself (an approval cannot ride on an unchanged command)", async () => {
+  it("beforeShellExecution, an unrewritten review: deny with run-it-yourself (an approval cannot ride on an unchanged command)", async () => {
     const sb = setup();
     const r = await runHook("cursor", sb, cursorShell("gh pr merge 12", sb));
     expect(r.json.permission).toBe("deny");
     expect(r.json.agent_message).toContain("ask the user to run it themselves");
     expect(r.json.agent_message).not.toContain("DOWNSCOPE_APPROVAL=");
+  });
+  it("preToolUse for Shell: the rewrite in updated_input (the rest of the tool input kept)", async () => {
+    const sb = setup();
+    // Not auto-approved (it writes a file): no permission, so Cursor's own approval settings decide.
+    const plain = await runHook("cursor", sb, cursorPreShell("gh pr list > prs.txt", sb));
+    expect(Object.keys(plain.json)).toEqual(["updated_input"]);
+    expect(plain.json.updated_input.command).toMatch(/downscope-exec(\.js'?)? gh pr list > prs.txt$/);
+    // Auto-approved (settings.auto_approve, as in Claude Code): permission allow with the rewrite.
+    const r = await runHook("cursor", sb, cursorPreShell("gh pr list", sb));
+    expect(r.code).toBe(0);
+    expect(r.json.permission).toBe("allow");
+    expect(r.json.updated_input).toEqual({
+      command: expect.stringMatching(/downscope-exec(\.js'?)? gh pr list$/),
+      working_directory: sb.project,
+    });
+    // The rewritten command, shown to beforeShellExecution, passes.
+    expect((await runHook("cursor", sb, cursorShell(r.json.updated_input.command, sb))).json).toEqual({});
+    expect((await runHook("cursor", sb, cursorPreShell("ls -la", sb))).json).toEqual({});
+  });
+  it("preToolUse for Shell: deny with the rule's reason", async () => {
+    const sb = setup();
+    const r = await runHook("cursor", sb, cursorPreShell("gh repo delete o/r", sb));
+    expect(r.json).toMatchObject({ permission: "deny", agent_message: expect.stringContaining("not for agents") });
+  });
+  it("preToolUse for Shell, a review: a gated approval in the rewrite, which beforeShellExecution asks about once", async () => {
+    const sb = setup();
+    const r = await runHook("cursor", sb, cursorPreShell("gh pr merge 12", sb));
+    const rewritten: string = r.json.updated_input.command;
+    expect(rewritten).toMatch(/^DOWNSCOPE_APPROVAL=[A-Za-z0-9_-]{32} .*downscope-exec(\.js'?)? gh pr merge 12$/);
+    expect(r.json.permission).toBeUndefined();
+    const asked = await runHook("cursor", sb, cursorShell(rewritten, sb));
+    expect(asked.json).toMatchObject({
+      permission: "ask",
+      user_message: expect.stringContaining("pr merge needs a human"),
+    });
+    // Shown again (a second hook run, a replay): it was already put to the human, so it is the agent's now → deny.
+    expect((await runHook("cursor", sb, cursorShell(rewritten, sb))).json.permission).toBe("deny");
+  });
+  it("preToolUse for Shell, a review that is not a command of its own → deny, saying so", async () => {
+    const sb = setup();
+    const r = await runHook("cursor", sb, cursorPreShell("gh pr checks 12 && gh pr merge 12", sb));
+    expect(r.json).toMatchObject({ permission: "deny", agent_message: expect.stringContaining("command of its own") });
   });
   it("MCP review → ask; MCP deny → deny (server named in .cursor/mcp.json)", async () => {
     const sb = setup();
@@ -422,14 +478,18 @@ describe("the agent cannot switch downscope off in its own agent", () => {
     });
   });
 
-  it.each(["downscope uninstall cursor", "downscope trust", "echo '{}' > .cursor/hooks.json"])(
-    "Cursor shell: %s → deny",
-    async (command) => {
-      const sb = setup();
-      const r = await runHook("cursor", sb, cursorShell(command, sb));
-      expect(r.json.permission).toBe("deny");
-    },
-  );
+  it.each([
+    "downscope uninstall cursor",
+    "downscope trust",
+    "echo '{}' > .cursor/hooks.json",
+    "rm ~/.cursor/hooks.json",
+  ])("Cursor shell: %s → deny, in beforeShellExecution and in preToolUse", async (command) => {
+    const sb = setup();
+    expect((await runHook("cursor", sb, cursorShell(command, sb))).json.permission).toBe("deny");
+    const pre = await runHook("cursor", sb, cursorPreShell(command, sb));
+    expect(pre.json.permission).toBe("deny");
+    expect(pre.json.updated_input).toBeUndefined();
+  });
 
   it("Claude Code's hook protects the other agents' files as well", async () => {
     const sb = setup();

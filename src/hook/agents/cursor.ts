@@ -1,9 +1,13 @@
 /**
- * Cursor's agent hooks (https://cursor.com/docs/agent/hooks; Cursor is closed
+ * Cursor's agent hooks (https://cursor.com/docs/hooks; Cursor is closed
  * source: see docs/agents.md for what was verified how), as a thin adapter
  * over the shared decision. Events:
+ *   - preToolUse for Shell {tool_name: "Shell", tool_input: {command,
+ *     working_directory}} → Bash: the rewriting hook (`updated_input`), which
+ *     cannot ask;
  *   - beforeShellExecution {command, cwd, workspace_roots, conversation_id, …}
- *     → Bash (tool_input.command);
+ *     → Bash (tool_input.command): the enforcing hook, which can ask but not
+ *     rewrite, and sees every command whatever preToolUse did;
  *   - beforeMCPExecution {tool_name, tool_input (an object or its JSON text),
  *     command | url} → mcp__<server>__<tool>, the server named by the
  *     payload (mcp_server_name, where Cursor sends it), by
@@ -14,16 +18,22 @@
  *     (Write, Delete) or Edit (StrReplace, Edit, MultiEdit), tool_input.file_path.
  *
  * Out (JSON on stdout): {"permission": "allow"|"deny"|"ask", "user_message",
- * "agent_message"}. beforeShellExecution cannot change the command, so where
- * the Claude Code hook would rewrite a call to `downscope-exec …`:
- *   - with the shims on this PATH (`eval "$(downscope env)"` in the shell
- *     profile Cursor starts from) the call is allowed and the shim routes it
- *     through downscope-exec, which decides again and scopes the credential;
- *   - without them it is denied, and the agent is told the exact command to
- *     run instead (the same rewrite), which the hook then lets through.
- * A review cannot carry its approval through an unchanged command, and an
- * approval the agent writes is refused, so a review is denied with "run it
- * yourself" rather than asked.
+ * "agent_message", "updated_input" (preToolUse only)}.
+ *
+ * preToolUse rewrites the call to `downscope-exec …` as the Claude Code hook
+ * does. beforeShellExecution then decides on the command it is given:
+ *   - the rewritten one names downscope-exec and passes;
+ *   - an unrewritten one (an older Cursor, or one that shows this hook the
+ *     command as the model wrote it) with the shims on this PATH passes, the
+ *     shim routing it through downscope-exec; without them it is denied, and
+ *     the agent is told the exact command to run instead.
+ * So a rewrite Cursor did not apply costs a model turn, never a credential.
+ *
+ * A review: preToolUse puts a gated approval in the rewrite (worth nothing
+ * until asked, src/approval/approval.ts); beforeShellExecution, given exactly
+ * that command, answers `ask` and so opens it. The human approves in Cursor's
+ * prompt. Where beforeShellExecution sees no such command, the review is
+ * denied with "ask the user to run it themselves".
  *
  * Fail closed in Cursor's terms: exit 2 blocks, and so does any failure of a
  * hook installed with `failClosed: true` (`install cursor` writes it); without
@@ -47,8 +57,8 @@ const WRITE_TOOLS: Record<string, "Write" | "Edit"> = {
   MultiEdit: "Edit",
 };
 
-/** The preToolUse matcher `install cursor` writes: exactly the tools above. */
-export const CURSOR_WRITE_MATCHER = Object.keys(WRITE_TOOLS).join("|");
+/** The preToolUse matcher `install cursor` writes: the shell tool and the file-writing tools above. */
+export const CURSOR_PRETOOL_MATCHER = ["Shell", ...Object.keys(WRITE_TOOLS)].join("|");
 
 export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string }): HookPayload {
   const p = objectOf(text);
@@ -59,10 +69,17 @@ export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string })
     ...(roots[0] !== undefined && isAbsolute(roots[0]) ? { project_dir: roots[0] } : {}),
     ...(typeof p.conversation_id === "string" ? { session_id: p.conversation_id } : {}),
   };
+  const agent_event = typeof p.hook_event_name === "string" ? p.hook_event_name : "";
   switch (p.hook_event_name) {
     case "beforeShellExecution":
       if (typeof p.command !== "string") throw new PayloadError("the Cursor beforeShellExecution input has no command");
-      return { hook_event_name: "PreToolUse", tool_name: "Bash", tool_input: { command: p.command }, ...base };
+      return {
+        hook_event_name: "PreToolUse",
+        tool_name: "Bash",
+        tool_input: { command: p.command },
+        ...base,
+        agent_event,
+      };
     case "beforeMCPExecution": {
       if (typeof p.tool_name !== "string" || p.tool_name === "")
         throw new PayloadError("the Cursor beforeMCPExecution input has no tool_name");
@@ -73,6 +90,7 @@ export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string })
         tool_name: server === undefined ? `MCP:${p.tool_name}` : `mcp__${server}__${p.tool_name}`,
         tool_input: input,
         ...base,
+        agent_event,
       };
     }
     case "preToolUse": {
@@ -81,12 +99,32 @@ export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string })
       if (typeof input !== "object" || input === null || Array.isArray(input))
         throw new PayloadError("the Cursor preToolUse input's tool_input is not an object");
       const i = input as Record<string, unknown>;
+      if (p.tool_name === "Shell") {
+        if (typeof i.command !== "string") throw new PayloadError("the Cursor Shell tool input has no command");
+        const dir =
+          typeof i.working_directory === "string" && isAbsolute(i.working_directory) ? i.working_directory : undefined;
+        // The whole tool input is kept: updated_input is a copy of it with only the command changed.
+        return {
+          hook_event_name: "PreToolUse",
+          tool_name: "Bash",
+          tool_input: i,
+          ...base,
+          ...(dir !== undefined ? { cwd: dir } : {}),
+          agent_event,
+        };
+      }
       const mapped = WRITE_TOOLS[p.tool_name];
       if (mapped === undefined)
-        return { hook_event_name: "PreToolUse", tool_name: p.tool_name, tool_input: i, ...base };
+        return { hook_event_name: "PreToolUse", tool_name: p.tool_name, tool_input: i, ...base, agent_event };
       const file = [i.file_path, i.path, i.target_file].find((v) => typeof v === "string");
       if (file === undefined) throw new PayloadError(`the Cursor ${p.tool_name} input names no file`);
-      return { hook_event_name: "PreToolUse", tool_name: mapped, tool_input: { ...i, file_path: file }, ...base };
+      return {
+        hook_event_name: "PreToolUse",
+        tool_name: mapped,
+        tool_input: { ...i, file_path: file },
+        ...base,
+        agent_event,
+      };
     }
     default:
       throw new PayloadError(
@@ -151,6 +189,7 @@ export interface CursorOutput {
   permission?: "allow" | "deny" | "ask";
   user_message?: string;
   agent_message?: string;
+  updated_input?: Record<string, unknown>;
 }
 
 const APPROVAL_ENV = "DOWNSCOPE_APPROVAL";
@@ -162,11 +201,6 @@ const APPROVAL_ENV = "DOWNSCOPE_APPROVAL";
  * is kept for what the Claude Code hook auto-approves (settings.auto_approve).
  */
 export function toCursorOutput(result: HookResult, shimsOnPath: boolean): CursorOutput {
-  const say = (permission: NonNullable<CursorOutput["permission"]>, m: string): CursorOutput => ({
-    permission,
-    user_message: m,
-    agent_message: m,
-  });
   switch (result.decision) {
     case "none":
       return {};
@@ -177,7 +211,7 @@ export function toCursorOutput(result: HookResult, shimsOnPath: boolean): Cursor
       if (result.command.includes(APPROVAL_ENV))
         return say(
           "deny",
-          `${result.reason}. Cursor's hooks cannot carry a human approval into the command, so the agent may not run it: ask the user to run it themselves in a terminal.`,
+          `${result.reason}. This hook cannot carry a human approval into the command (Cursor's preToolUse hook, which can, did not rewrite it), so the agent may not run it: ask the user to run it themselves in a terminal.`,
         );
       return say("deny", `${result.reason}. ${rerun(result.command)}`);
     case "allow":
@@ -188,8 +222,35 @@ export function toCursorOutput(result: HookResult, shimsOnPath: boolean): Cursor
   }
 }
 
+/**
+ * preToolUse for Shell: the rewrite, as the Claude Code hook answers it
+ * (`permission: "allow"` only for what downscope auto-approves; a rewrite
+ * alone leaves Cursor's own approval to decide). This event cannot ask:
+ * whatever needs asking is left to beforeShellExecution, with the gated
+ * approval in the rewrite where there is one.
+ */
+export function toCursorPreToolOutput(result: HookResult, toolInput: Record<string, unknown>): CursorOutput {
+  const updated = (command: string) => ({ updated_input: { ...toolInput, command } });
+  switch (result.decision) {
+    case "none":
+      return {};
+    case "deny":
+      return say("deny", result.reason);
+    case "ask":
+      return result.command === undefined ? {} : updated(result.command);
+    case "allow":
+      return { permission: "allow", ...updated(result.command) };
+    case "rewrite":
+      return updated(result.command);
+  }
+}
+
+function say(permission: NonNullable<CursorOutput["permission"]>, m: string): CursorOutput {
+  return { permission, user_message: m, agent_message: m };
+}
+
 function rerun(command: string): string {
-  return `Cursor's hooks cannot change a command, so downscope cannot route it through downscope-exec itself and the downscope shims are not on PATH. Run exactly this instead: ${command}`;
+  return `This hook cannot change a command (Cursor's preToolUse hook, which can, did not rewrite it), so downscope cannot route it through downscope-exec itself and the downscope shims are not on PATH. Run exactly this instead: ${command}`;
 }
 
 export function cursorDeny(reason: string): ProtocolAnswer {
@@ -205,13 +266,16 @@ export function shimsOnPathDirs(env: Env): boolean {
 export const cursorProtocol: HookProtocol = {
   agent: "Cursor",
   parse: parseCursorPayload,
-  answer: (result, _payload, ctx) => {
+  answer: (result, payload, ctx) => {
+    if (payload.agent_event === "preToolUse" && payload.tool_name === "Bash")
+      return { stdout: `${JSON.stringify(toCursorPreToolOutput(result, payload.tool_input))}\n`, code: 0 };
     const needsShims = result.decision === "allow" || result.decision === "rewrite";
     const o = toCursorOutput(result, needsShims && shimsOnPathDirs(ctx.env));
     return { stdout: `${JSON.stringify(o)}\n`, code: 0 };
   },
   deny: cursorDeny,
   shimsFromPathOnly: true,
+  gatedApprovals: true,
 };
 
 function objectOf(text: string): Record<string, unknown> {
