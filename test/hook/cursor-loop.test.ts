@@ -141,6 +141,17 @@ function cursorShell(sb: ExecSandbox, hooks: Record<string, any[]>, model: strin
   return { ran: command, exit: run.status, stderr: run.stderr, ...(asked !== undefined ? { asked } : {}) };
 }
 
+/** The command downscope's preToolUse hook alone makes of the model's (what the agent could copy out of it). */
+function preToolUseRewrite(sb: ExecSandbox, hooks: Record<string, any[]>, model: string): string {
+  const pre = runHook(sb, hooks.preToolUse![0], {
+    ...base(sb, "preToolUse"),
+    tool_name: "Shell",
+    tool_input: { command: model, working_directory: sb.project },
+    cwd: sb.project,
+  });
+  return pre.json.updated_input.command as string;
+}
+
 /** What the stand-in gh got: its argv and the token in its environment; undefined if it never ran. */
 function ghSaw(gh: string) {
   if (!existsSync(`${gh}.rec.argv`)) return undefined;
@@ -216,13 +227,7 @@ describe("Cursor's documented loop: preToolUse rewrites, beforeShellExecution ch
   it("attack: the rewrite's approval smuggled into a script, past the asking hook → refused", async () => {
     const { sb, gh } = setup();
     const hooks = await installCursor(sb);
-    const pre = runHook(sb, hooks.preToolUse![0], {
-      ...base(sb, "preToolUse"),
-      tool_name: "Shell",
-      tool_input: { command: "gh pr merge 12", working_directory: sb.project },
-      cwd: sb.project,
-    });
-    const rewritten: string = pre.json.updated_input.command;
+    const rewritten = preToolUseRewrite(sb, hooks, "gh pr merge 12");
     expect(rewritten).toContain("DOWNSCOPE_APPROVAL=");
     writeFileSync(join(sb.project, "merge.sh"), `${rewritten}\n`);
     const o = cursorShell(sb, hooks, "bash merge.sh");
@@ -240,14 +245,9 @@ describe("Cursor's documented loop: preToolUse rewrites, beforeShellExecution ch
   it("attack: an agent-written approval is denied, not asked", async () => {
     const { sb, gh } = setup();
     const hooks = await installCursor(sb);
-    const pre = runHook(sb, hooks.preToolUse![0], {
-      ...base(sb, "preToolUse"),
-      tool_name: "Shell",
-      tool_input: { command: "gh pr merge 12", working_directory: sb.project },
-      cwd: sb.project,
-    });
-    const other = (pre.json.updated_input.command as string).replace("gh pr merge 12", "gh pr merge 13");
-    const forged = (pre.json.updated_input.command as string).replace(/=[A-Za-z0-9_-]+/, `=${"A".repeat(32)}`);
+    const rewritten = preToolUseRewrite(sb, hooks, "gh pr merge 12");
+    const other = rewritten.replace("gh pr merge 12", "gh pr merge 13");
+    const forged = rewritten.replace(/=[A-Za-z0-9_-]+/, `=${"A".repeat(32)}`);
     for (const command of [other, forged]) {
       const o = cursorShell(sb, hooks, command, { noPreToolUse: true, human: "approve" });
       expect(o).toMatchObject({ blockedBy: "beforeShellExecution" });
