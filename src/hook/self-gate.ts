@@ -28,6 +28,8 @@ export const GATE = [
   ...["downscope", ".claude", ".config", ".local", ".cache", ".aws", "/etc", "HOME", "~", "../", "session-env"],
   // The other agents' hook and MCP files (docs/agents.md), and the project's .mcp.json.
   ...[".cursor", ".gemini", ".vscode", "claude_desktop_config", ".mcp.json"],
+  // Removals of a directory above them by a relative name (`rm -rf .` in the project, `cd ~ && rm -rf .config`).
+  ...["rm ", "rmdir", "unlink", "shred", "trash"],
 ];
 
 export function mayTouchSelf(command: string, extra: readonly string[]): boolean {

@@ -42,6 +42,12 @@ const REPLACERS = new Set([
   ...["rm", "rmdir", "mv", "unlink", "shred", "chmod", "chown", "chgrp", "chattr", "setfacl", "find", "rsync"],
   ...["ln", "cp", "install", "tar", "unzip", "bsdtar", "cpio", "trash", "gio"],
 ]);
+/**
+ * Commands that only remove what they name: removing any directory above a
+ * protected location removes it too, the home directory and the project
+ * included (`rm -rf ~`, `rm -rf .` in the project).
+ */
+const REMOVERS = new Set(["rm", "rmdir", "unlink", "shred", "trash"]);
 const CHANGE_DIR = new Set(["cd", "pushd"]);
 const PACKAGE_RUNNERS = new Set(["npx", "pnpx", "bunx", "npm", "pnpm", "yarn", "bun"]);
 const SCRIPT_RUNNERS = new Set(["node", "nodejs", "bun", "deno", "tsx", "ts-node"]);
@@ -59,7 +65,9 @@ type Denial = { decision: "deny"; reason: string };
 
 export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefined {
   const list = protectedPaths(ctx.env, ctx.project);
-  const paths = new PathReader(list, ctx);
+  // `cd ~ && rm -rf .config`: relative paths are read from the cwd and from every literal `cd` target.
+  const readers = directories(a, ctx).map((cwd) => new PathReader(list, { ...ctx, cwd }));
+  const paths = readers[0]!;
 
   for (const inv of a.invocations) {
     const sub = downscopeArgs(inv);
@@ -72,13 +80,17 @@ export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefin
       return deny(
         `\`${clip(inv.text)}\` runs a downscope management command from inside a program; only the user may change downscope's setup. Tell the user what you need and ask the user to run it themselves.`,
       );
-    const verdict = judgePaths(inv, paths);
-    if (verdict) return verdict;
+    for (const reader of readers) {
+      const verdict = judgePaths(inv, reader);
+      if (verdict) return verdict;
+    }
   }
   for (const r of a.redirections) {
-    const hit = paths.hit(r.target, r.dynamic);
-    if (hit && (r.writes || hit.p.secret) && hit.relation === "inside")
-      return deny(selfDenyReason(`the redirection ${r.writes ? "to" : "from"} ${r.target}`, hit.p, !r.writes));
+    for (const reader of readers) {
+      const hit = reader.hit(r.target, r.dynamic);
+      if (hit && (r.writes || hit.p.secret) && hit.relation === "inside")
+        return deny(selfDenyReason(`the redirection ${r.writes ? "to" : "from"} ${r.target}`, hit.p, !r.writes));
+    }
   }
   // `cd ~/.config/downscope && rm config.yaml`: a relative path after changing into a protected place.
   const into = a.invocations.find(
@@ -89,6 +101,31 @@ export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefin
     return deny(selfDenyReason(`\`${clip(into.text)}\` followed by commands that may write there`, hit.p));
   }
   return undefined;
+}
+
+/**
+ * The directories relative paths may be read from: the cwd, then each literal
+ * `cd`/`pushd` target in the command (`cd` alone: the home), each resolved
+ * from the one before. Every one is checked for every path, whatever branch
+ * of the command it is in: a false deny is a retyped command, a missed one is
+ * downscope switched off.
+ */
+function directories(a: ShellAnalysis, ctx: SelfContext): string[] {
+  const home = ctx.env.HOME ?? "";
+  const out = [ctx.cwd];
+  let cwd = ctx.cwd;
+  for (const inv of a.invocations) {
+    if (!CHANGE_DIR.has(inv.binary)) continue;
+    const target = inv.args.find((x) => !x.startsWith("-")) ?? (inv.args.length === 0 ? home : undefined);
+    if (target === undefined || target === "" || (home === "" && /^~|\$\{?HOME\b/.test(target))) continue;
+    const tilde = target === "~" || target.startsWith("~/") ? home + target.slice(1) : target;
+    const expanded = tilde.replaceAll("${HOME}", home).replaceAll("$HOME", home);
+    // Only $HOME is known statically (`cd $HOME`); any other expansion or a glob leaves the directory unknown.
+    if (/[$`*?[]/.test(expanded)) continue;
+    cwd = resolve(cwd, expanded);
+    if (!out.includes(cwd)) out.push(cwd);
+  }
+  return out;
 }
 
 function deny(reason: string): Denial {
@@ -156,7 +193,7 @@ function mentionsManagement(inv: ShellInvocation): boolean {
 function judgePaths(inv: ShellInvocation, paths: PathReader): Denial | undefined {
   if (CHANGE_DIR.has(inv.binary)) return undefined; // judged with what follows
   for (const x of [inv.word, ...inv.args]) {
-    const hit = paths.hit(x, inv.dynamicArgs);
+    const hit = paths.hit(x, inv.dynamicArgs, REMOVERS.has(inv.binary));
     if (hit === undefined) continue;
     const reader = READERS.has(inv.binary);
     if (hit.relation === "inside" && (!reader || hit.p.secret))
@@ -200,7 +237,9 @@ class PathReader {
     }
   }
 
-  hit(word: string, dynamic: boolean): Hit | undefined {
+  /** `remover`: every directory above a protected location counts (REMOVERS), not only the significant ones. */
+  hit(word: string, dynamic: boolean, remover = false): Hit | undefined {
+    const counts = (dir: string) => (remover ? dir !== "" : this.significant(dir));
     const expanded = this.expand(word);
     const hasGlob = /[*?[]/.test(expanded);
     if (hasGlob && (dynamic || /[*?[]/.test(word))) {
@@ -211,7 +250,7 @@ class PathReader {
         if (parts.length >= k && globRegex(parts.slice(0, k).join("/")).test(p.path)) return { p, relation: "inside" };
         if (parts.length < k) {
           const d = p.path.split("/").slice(0, parts.length).join("/");
-          if (globRegex(parts.join("/")).test(d) && this.significant(d)) return { p, relation: "ancestor" };
+          if (globRegex(parts.join("/")).test(d) && counts(d)) return { p, relation: "ancestor" };
         }
       }
     }
@@ -220,7 +259,7 @@ class PathReader {
     const abs = this.absolute(expanded.replace(/^--?[\w-]+=/, ""));
     for (const p of this.list) {
       if (inside(abs, p.path)) return { p, relation: "inside" };
-      if (inside(p.path, abs) && this.significant(abs)) return { p, relation: "ancestor" };
+      if (inside(p.path, abs) && counts(abs)) return { p, relation: "ancestor" };
     }
     return undefined;
   }
