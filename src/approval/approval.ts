@@ -75,6 +75,10 @@ export function createApproval(
 
 export type ApprovalCheck = { ok: true } | { ok: false; reason: string };
 
+/** What a nonce looks like (24 random bytes, base64url); anything else is refused before any file is named by it. */
+export const NONCE_PATTERN = "[A-Za-z0-9_-]{20,100}";
+const NONCE = new RegExp(`^${NONCE_PATTERN}$`);
+
 /**
  * Checks and consumes the approval for nonce. Single use even under races:
  * the file is claimed by renaming it before it is read.
@@ -87,15 +91,66 @@ export function consumeApproval(
   now = Date.now(),
 ): ApprovalCheck {
   if (nonce === undefined || nonce === "") return { ok: false, reason: "no approval was given for it" };
-  if (!/^[A-Za-z0-9_-]{20,100}$/.test(nonce)) return { ok: false, reason: "the approval is malformed" };
-  const dir = approvalsDir(env);
-  const file = join(dir, `${sha(nonce)}.json`);
-  const claimed = `${file}.${process.pid}.claimed`;
+  return withClaimed(nonce, binary, args, env, now, { suffix: "claimed", restoreRefused: false }, (data) => ({
+    check:
+      data.gate === undefined || data.gate === "asked"
+        ? { ok: true }
+        : { ok: false, reason: "the approval was never put to a human (the hook that asks did not see the command)" },
+    keep: false,
+  }));
+}
+
+/**
+ * The asking hook's half of a gated approval: the nonce names a pending gated
+ * approval for exactly this argv, still valid, in a file of this user's; it is
+ * marked asked (once: claimed by a rename, so two hooks cannot both open it).
+ * Anything else is not an approval the hook made, and the caller denies. A
+ * refused open leaves the approval as it was.
+ */
+export function openGatedApproval(
+  nonce: string,
+  binary: string,
+  args: readonly string[],
+  env: Env,
+  now = Date.now(),
+): ApprovalCheck {
+  return withClaimed(nonce, binary, args, env, now, { suffix: "opening", restoreRefused: true }, (data, path) => {
+    if (data.gate !== "pending") {
+      const reason =
+        data.gate === "asked" ? "the approval was already put to a human" : "the approval is not a hook's pending one";
+      return { check: { ok: false, reason }, keep: true };
+    }
+    writeFileSync(path, JSON.stringify({ ...data, gate: "asked" } satisfies ApprovalFile), { mode: 0o600 });
+    return { check: { ok: true }, keep: true };
+  });
+}
+
+/**
+ * The approval file for nonce, claimed by renaming it to `<file>.<pid>.<suffix>`
+ * (so no two processes hold it) and checked — this user's regular file, well
+ * formed, unexpired, for exactly this argv — then handed to `use`, which says
+ * whether the claimed file goes back under its name (`keep`) or is removed.
+ * A refusal before `use` removes it unless `restoreRefused`. The claimed name
+ * never outlives the call.
+ */
+function withClaimed(
+  nonce: string,
+  binary: string,
+  args: readonly string[],
+  env: Env,
+  now: number,
+  how: { suffix: string; restoreRefused: boolean },
+  use: (data: ApprovalFile, path: string) => { check: ApprovalCheck; keep: boolean },
+): ApprovalCheck {
+  if (!NONCE.test(nonce)) return { ok: false, reason: "the approval is malformed" };
+  const file = join(approvalsDir(env), `${sha(nonce)}.json`);
+  const claimed = `${file}.${process.pid}.${how.suffix}`;
   try {
     renameSync(file, claimed);
   } catch {
     return { ok: false, reason: "the approval is unknown or was already used" };
   }
+  let keep = how.restoreRefused;
   try {
     const st = lstatSync(claimed);
     if (!st.isFile() || (typeof process.getuid === "function" && st.uid !== process.getuid()))
@@ -106,67 +161,14 @@ export function consumeApproval(
     if (data.expiresAt < now) return { ok: false, reason: "the approval has expired" };
     if (data.argv !== argvDigest(binary, args))
       return { ok: false, reason: "the approval was given for a different command" };
-    if (data.gate !== undefined && data.gate !== "asked")
-      return {
-        ok: false,
-        reason: "the approval was never put to a human (the hook that asks did not see the command)",
-      };
-    return { ok: true };
+    const r = use(data, claimed);
+    keep = r.keep;
+    return r.check;
   } catch {
     return { ok: false, reason: "the approval is malformed" };
   } finally {
-    rmSync(claimed, { force: true });
-  }
-}
-
-/**
- * The asking hook's half of a gated approval: the nonce names a pending gated
- * approval for exactly this argv, still valid, in a file of this user's; it is
- * marked asked (once: claimed by a rename, so two hooks cannot both open it).
- * Anything else is not an approval the hook made, and the caller denies.
- */
-export function openGatedApproval(
-  nonce: string,
-  binary: string,
-  args: readonly string[],
-  env: Env,
-  now = Date.now(),
-): ApprovalCheck {
-  if (!/^[A-Za-z0-9_-]{20,100}$/.test(nonce)) return { ok: false, reason: "the approval is malformed" };
-  const file = join(approvalsDir(env), `${sha(nonce)}.json`);
-  const claimed = `${file}.${process.pid}.opening`;
-  try {
-    renameSync(file, claimed);
-  } catch {
-    return { ok: false, reason: "the approval is unknown or was already used" };
-  }
-  let restore = true;
-  try {
-    const st = lstatSync(claimed);
-    if (!st.isFile() || (typeof process.getuid === "function" && st.uid !== process.getuid()))
-      return { ok: false, reason: "the approval file is not yours" };
-    const data = JSON.parse(readFileSync(claimed, "utf8")) as ApprovalFile;
-    if (data.version !== 1 || typeof data.expiresAt !== "number" || data.expiresAt < now)
-      return { ok: false, reason: "the approval has expired" };
-    if (data.gate !== "pending")
-      return {
-        ok: false,
-        reason:
-          data.gate === "asked"
-            ? "the approval was already put to a human"
-            : "the approval is not a hook's pending one",
-      };
-    if (data.argv !== argvDigest(binary, args))
-      return { ok: false, reason: "the approval was given for a different command" };
-    writeFileSync(claimed, JSON.stringify({ ...data, gate: "asked" } satisfies ApprovalFile), { mode: 0o600 });
-    renameSync(claimed, file);
-    restore = false;
-    return { ok: true };
-  } catch {
-    return { ok: false, reason: "the approval is malformed" };
-  } finally {
-    // A refused open leaves the approval as it was (it may still be the hook's own, asked about later).
-    if (restore)
+    if (!keep) rmSync(claimed, { force: true });
+    else
       try {
         renameSync(claimed, file);
       } catch {

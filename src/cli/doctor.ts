@@ -432,9 +432,10 @@ function otherAgents(env: Env, projectRoot: string): Finding[] {
         .filter(
           (h) => typeof h?.command === "string" && /downscope(\.js)?'?\s+hook\s+--agent\s+cursor\b/.test(h.command),
         );
-    const shell = ours("beforeShellExecution");
-    if (shell.length === 0) continue;
     const events = ["beforeShellExecution", "beforeMCPExecution", "preToolUse"];
+    if (events.every((e) => ours(e).length === 0)) continue;
+    // preToolUse rewrites and leaves asking to beforeShellExecution; each alone lets something through.
+    const missing = events.filter((e) => ours(e).length === 0);
     const open = events.filter((e) => ours(e).some((h) => h?.failClosed !== true));
     // Cursor releases up to at least 2.1 ran only the first hook of a list.
     const notFirst = events.filter((e) => ours(e).length > 0 && ours(e)[0] !== obj((hooks?.[e] as unknown[])[0]));
@@ -442,6 +443,7 @@ function otherAgents(env: Env, projectRoot: string): Finding[] {
       (h) => typeof h?.matcher === "string" && h.matcher.split("|").includes("Shell"),
     );
     const problems = [
+      ...(missing.length > 0 ? [`no downscope ${missing.join(", ")} hook, so those calls are not checked`] : []),
       ...(open.length > 0
         ? [`downscope's ${open.join(", ")} hook has no failClosed: true, so Cursor runs the action when the hook fails`]
         : []),
@@ -450,7 +452,7 @@ function otherAgents(env: Env, projectRoot: string): Finding[] {
             `downscope's ${notFirst.join(", ")} hook is not first in its list, and some Cursor releases run only the first`,
           ]
         : []),
-      ...(!rewrites
+      ...(!rewrites && !missing.includes("preToolUse")
         ? [
             "no downscope preToolUse hook for Shell, so service calls are denied with a command to run instead of rewritten",
           ]

@@ -11,6 +11,7 @@
  *     harmless commands and auto_approve is on;
  *   - no service involved → no answer at all.
  */
+import { APPROVAL_ENV, NONCE_PATTERN } from "../approval/approval.js";
 import { decide, describeDecision, type Decision } from "../policy/index.js";
 import type { PathContext } from "../policy/evaluate.js";
 import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
@@ -75,8 +76,6 @@ export function isProtectedEnv(name: string): boolean {
     ].includes(name)
   );
 }
-
-const APPROVAL_ENV = "DOWNSCOPE_APPROVAL";
 
 interface Judged {
   inv: ShellInvocation;
@@ -162,13 +161,14 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
   }
 
   // Gated approvals (Cursor): the asking hook recognises only a review that is the whole command.
-  if (ctx.openApproval && !standsAlone(command, a)) {
-    const s = services.find((x) => x.decision.action === "review" && !isAgentWrapped(x.inv));
-    if (s)
-      return {
-        decision: "deny",
-        reason: `downscope: \`${clip(s.inv.text)}\` ${describeDecision(s.decision)}; a command that needs a human's review must be a command of its own here (no pipe, chain, redirection, variable prefix or wrapper) so that it can be put to the human. Run \`${clip(s.inv.text)}\` by itself.`,
-      };
+  const gatedReview =
+    ctx.openApproval && services.find((x) => x.decision.action === "review" && !isAgentWrapped(x.inv));
+  if (gatedReview && !standsAlone(command, a)) {
+    const call = clip(gatedReview.inv.text);
+    return {
+      decision: "deny",
+      reason: `downscope: \`${call}\` ${describeDecision(gatedReview.decision)}; a command that needs a human's review must be a command of its own here (no pipe, chain, redirection, variable prefix or wrapper) so that it can be put to the human. Run \`${call}\` by itself.`,
+    };
   }
 
   if (ctx.contained && services.length > 0) {
@@ -266,7 +266,7 @@ export function decideBash(command: string, ctx: HookContext): HookResult {
  * is an agent-written approval: undefined, and the caller denies.
  */
 function askGated(command: string, a: ShellAnalysis, services: Judged[], ctx: HookContext): HookResult | undefined {
-  const m = new RegExp(`^${APPROVAL_ENV}=([A-Za-z0-9_-]{20,100}) `).exec(command);
+  const m = new RegExp(`^${APPROVAL_ENV}=(${NONCE_PATTERN}) `).exec(command);
   if (!m || !command.startsWith(`${m[0]}${ctx.execCommand} `)) return undefined;
   if (a.invocations.length !== 1 || services.length !== 1 || a.redirections.length > 0) return undefined;
   if (a.unresolved.length > 0 || a.definitions.length > 0) return undefined;
@@ -274,7 +274,7 @@ function askGated(command: string, a: ShellAnalysis, services: Judged[], ctx: Ho
   const s = services[0]!;
   const inv = s.inv;
   if (inv.pos !== 0 || inv.insertAt === undefined || inv.dynamicArgs || inv.wrappers.length !== 1) return undefined;
-  if (!isAgentWrapped(inv) || !/^(\s*\d*>&\d+)*\s*$/.test(command.slice(inv.text.length))) return undefined;
+  if (!isAgentWrapped(inv) || !ONLY_FD_DUPS.test(command.slice(inv.text.length))) return undefined;
   if (s.decision.action !== "review") return undefined;
   if (!ctx.openApproval!(m[1]!, inv.binary, inv.args).ok) return undefined;
   const call = clip(command.slice(inv.insertAt));
@@ -293,10 +293,11 @@ function standsAlone(command: string, a: ShellAnalysis): boolean {
   const inv = a.invocations[0]!;
   if (inv.insertAt === undefined || inv.wrappers.length > 0 || inv.assigns || inv.dynamicArgs) return false;
   if (command.slice(0, inv.insertAt).trim() !== "") return false;
-  // Nothing after the call but fd duplications (`2>&1`) and white space.
-  const after = command.slice(inv.pos + inv.text.length);
-  return /^(\s*\d*>&\d+)*\s*$/.test(after);
+  return ONLY_FD_DUPS.test(command.slice(inv.pos + inv.text.length));
 }
+
+/** What may follow a call that stands alone: fd duplications (`2>&1`) and white space. */
+const ONLY_FD_DUPS = /^(\s*\d*>&\d+)*\s*$/;
 
 function isAgentWrapped(inv: ShellInvocation): boolean {
   return inv.wrappers.includes("downscope-exec") || inv.wrappers.includes("downscope-exec.js");

@@ -66,8 +66,7 @@ type Denial = { decision: "deny"; reason: string };
 export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefined {
   const list = protectedPaths(ctx.env, ctx.project);
   // `cd ~ && rm -rf .config`: relative paths are read from the cwd and from every literal `cd` target.
-  const readers = directories(a, ctx).map((cwd) => new PathReader(list, { ...ctx, cwd }));
-  const paths = readers[0]!;
+  const paths = new PathReader(list, ctx, directories(a, ctx));
 
   for (const inv of a.invocations) {
     const sub = downscopeArgs(inv);
@@ -80,17 +79,13 @@ export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefin
       return deny(
         `\`${clip(inv.text)}\` runs a downscope management command from inside a program; only the user may change downscope's setup. Tell the user what you need and ask the user to run it themselves.`,
       );
-    for (const reader of readers) {
-      const verdict = judgePaths(inv, reader);
-      if (verdict) return verdict;
-    }
+    const verdict = judgePaths(inv, paths);
+    if (verdict) return verdict;
   }
   for (const r of a.redirections) {
-    for (const reader of readers) {
-      const hit = reader.hit(r.target, r.dynamic);
-      if (hit && (r.writes || hit.p.secret) && hit.relation === "inside")
-        return deny(selfDenyReason(`the redirection ${r.writes ? "to" : "from"} ${r.target}`, hit.p, !r.writes));
-    }
+    const hit = paths.hit(r.target, r.dynamic);
+    if (hit && (r.writes || hit.p.secret) && hit.relation === "inside")
+      return deny(selfDenyReason(`the redirection ${r.writes ? "to" : "from"} ${r.target}`, hit.p, !r.writes));
   }
   // `cd ~/.config/downscope && rm config.yaml`: a relative path after changing into a protected place.
   const into = a.invocations.find(
@@ -212,7 +207,7 @@ interface Hit {
 /**
  * Reads a word as a path or as text that contains one. A word names a
  * protected location if, as a path (after `~`/`$HOME` expansion, relative to
- * the cwd), it is inside one or a directory above one; or if it contains one's
+ * any of the directories given: the cwd and the command's `cd` targets), it is inside one or a directory above one; or if it contains one's
  * spelling (absolute, `~/…`, `$HOME/…`, home-relative `.config/downscope`) —
  * which also finds paths inside code strings and `--out=…` values. Globs are
  * matched against the locations and the directories above them.
@@ -223,6 +218,7 @@ class PathReader {
   constructor(
     private readonly list: readonly ProtectedPath[],
     private readonly ctx: SelfContext,
+    private readonly cwds: readonly string[] = [ctx.cwd],
   ) {
     this.home = ctx.env.HOME ?? "";
     for (const p of list) {
@@ -244,22 +240,26 @@ class PathReader {
     const hasGlob = /[*?[]/.test(expanded);
     if (hasGlob && (dynamic || /[*?[]/.test(word))) {
       // Compare component by component: the glob's first k components against a k-component location.
-      const parts = this.absolute(expanded).split("/");
-      for (const p of this.list) {
-        const k = p.path.split("/").length;
-        if (parts.length >= k && globRegex(parts.slice(0, k).join("/")).test(p.path)) return { p, relation: "inside" };
-        if (parts.length < k) {
-          const d = p.path.split("/").slice(0, parts.length).join("/");
-          if (globRegex(parts.join("/")).test(d) && counts(d)) return { p, relation: "ancestor" };
+      for (const abs of this.absolutes(expanded)) {
+        const parts = abs.split("/");
+        for (const p of this.list) {
+          const k = p.path.split("/").length;
+          if (parts.length >= k && globRegex(parts.slice(0, k).join("/")).test(p.path))
+            return { p, relation: "inside" };
+          if (parts.length < k) {
+            const d = p.path.split("/").slice(0, parts.length).join("/");
+            if (globRegex(parts.join("/")).test(d) && counts(d)) return { p, relation: "ancestor" };
+          }
         }
       }
     }
     for (const n of this.needles) if (n.re.test(word) || n.re.test(expanded)) return { p: n.p, relation: "inside" };
     if (expanded === "" || expanded.includes("\n") || /^[a-z][a-z0-9+.-]*:\/\//i.test(expanded)) return undefined;
-    const abs = this.absolute(expanded.replace(/^--?[\w-]+=/, ""));
-    for (const p of this.list) {
-      if (inside(abs, p.path)) return { p, relation: "inside" };
-      if (inside(p.path, abs) && counts(abs)) return { p, relation: "ancestor" };
+    for (const abs of this.absolutes(expanded.replace(/^--?[\w-]+=/, ""))) {
+      for (const p of this.list) {
+        if (inside(abs, p.path)) return { p, relation: "inside" };
+        if (inside(p.path, abs) && counts(abs)) return { p, relation: "ancestor" };
+      }
     }
     return undefined;
   }
@@ -284,8 +284,9 @@ class PathReader {
     return w;
   }
 
-  private absolute(p: string): string {
-    return isAbsolute(p) ? resolve(p) : resolve(this.ctx.cwd, p);
+  /** The path as an absolute one: itself, or read from each directory it may be relative to. */
+  private absolutes(p: string): string[] {
+    return isAbsolute(p) ? [resolve(p)] : this.cwds.map((d) => resolve(d, p));
   }
 }
 

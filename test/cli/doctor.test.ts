@@ -164,6 +164,10 @@ describe("downscope doctor", () => {
     expect(d.has("warn", "cursor", "no downscope preToolUse hook for Shell")).toBe(true);
     expect(d.has("warn", "cursor", "beforeShellExecution hook is not first in its list")).toBe(true);
     expect(d.has("ok", "cursor", "")).toBe(false);
+    // The asking and enforcing hook removed, the rewriting one kept: what it leaves to the other goes unchecked.
+    delete installed.hooks.beforeShellExecution;
+    writeFileSync(file, JSON.stringify(installed));
+    expect((await doctor(sb, sb.env)).has("warn", "cursor", "no downscope beforeShellExecution hook")).toBe(true);
   });
 
   it("says nothing about agents downscope is not installed in", async () => {
