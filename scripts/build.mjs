@@ -71,7 +71,7 @@ const shellOutside = outside("../shell/analyze.js", "/src/hook/service.ts", "./s
 // The hook's decision and audit trail load only once the prefilter sees a service.
 const serviceOutside = [
   outside("./service.js", "/src/hook/answer.ts", "./hook-service.cjs"),
-  outside("./protected-paths.js", "/src/hook/answer.ts", "./hook-files.cjs"),
+  outside("./file-tools.js", "/src/hook/answer.ts", "./hook-files.cjs"),
   outside("../hook/service.js", "/src/cli/hook.ts", "./hook-service.cjs"),
 ];
 // The other agents' hook adapters load only for `downscope hook --agent …`: Claude Code's hook never reads them.
@@ -94,7 +94,7 @@ await Promise.all([
     plugins: [parseOutside, ...serviceOutside, ...agentsOutside],
   }),
   build({ ...cjs, entryPoints: { "hook-cursor": "src/hook/agents/cursor.ts" }, outdir: "dist" }),
-  build({ ...cjs, entryPoints: { "hook-files": "src/hook/protected-paths.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { "hook-files": "src/hook/file-tools.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-gemini": "src/hook/agents/gemini.ts" }, outdir: "dist" }),
   build({
     ...cjs,

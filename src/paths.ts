@@ -36,6 +36,18 @@ export const trustStorePath = (env: Env) => join(stateHome(env), "trusted.json")
 export const slotsDir = (env: Env) => join(configHome(env), "slots");
 /** The key trust pins are signed with (src/policy/trust.ts). */
 export const trustKeyPath = (env: Env) => join(configHome(env), "trust.key");
+/**
+ * Where downscope-exec makes its private run directories (credential files of
+ * one command): $XDG_RUNTIME_DIR/downscope (tmpfs on most Linux systems), else
+ * downscope-<uid> in the OS temp dir.
+ */
+export function runRoot(env: Env): string {
+  const rt = env.XDG_RUNTIME_DIR;
+  if (rt && rt.startsWith("/")) return join(rt, "downscope");
+  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+  return join(process.getBuiltinModule("node:os").tmpdir(), `downscope-${uid}`);
+}
+
 /** The file that marks a directory as downscope's shims (PATH lookups skip it; the hook trusts it). */
 export const SHIMS_MARKER = ".downscope-shims";
 

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { dirname } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import { formatShimsReport } from "../exec/shims.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 import { ensureShims } from "./shims.js";
 import { lineDiff } from "./unified-diff.js";
 

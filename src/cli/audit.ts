@@ -9,7 +9,7 @@ import type { AuditEntry } from "../audit/record.js";
 import { auditSettingsOf, type AuditSettings } from "../audit/settings.js";
 import { readAuditEntries, verifyAudit } from "../audit/verify.js";
 import { loadPolicy } from "../policy/load.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 async function settingsFor(io: Io): Promise<AuditSettings> {
   try {

@@ -5,7 +5,7 @@ import { decideWithPolicy } from "../policy/index.js";
 import type { Invocation } from "../policy/invocation.js";
 import { basename } from "node:path";
 import type { CheckOutput } from "./check-output.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 /** `downscope check [--json] -- gh pr merge 12` */
 export const check: Command = async (argv, io) => {

@@ -2,7 +2,7 @@
  * The command table. Each command lives in its own module and is imported
  * only when it runs, so `downscope hook` never loads the AWS SDK.
  */
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 export interface CommandEntry {
   summary: string;

@@ -18,7 +18,7 @@ import { lstatSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { NotConfirmed } from "../errors.js";
 import { managedConfigPath } from "../paths.js";
-import type { Io } from "./io.js";
+import type { Io } from "../io.js";
 
 export interface Change {
   /** The command, as the person would say it: `downscope trust`. */

@@ -42,7 +42,7 @@ import {
   type AwsCredential,
   type AwsSource,
 } from "../credentials/aws.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 export const USAGE =
   "downscope credential-process [--service NAME] [--rule NAME | --for-argv ARGS...] [--source-profile P] [--policy NAME|FILE] [--role-arn ARN] [--duration SECONDS]";

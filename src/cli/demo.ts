@@ -6,7 +6,7 @@ import { splitExample } from "../policy/lint.js";
 import { parseConfig } from "../policy/parse.js";
 import type { Policy } from "../policy/policy.js";
 import { packageRoot } from "../package-root.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 /** What an agent might run in a day: reads, permitted writes, destructive ones. */
 export const DEMO_COMMANDS: readonly string[] = [

@@ -20,7 +20,7 @@ import { parseConfig } from "../policy/parse.js";
 import type { Policy } from "../policy/policy.js";
 import { auditKeyPath } from "../audit/log.js";
 import { auditSettingsOf } from "../audit/settings.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 export type Level = "ok" | "warn" | "error";
 
@@ -578,7 +578,7 @@ function executable(p: string): boolean {
  * sandbox, downscope-exec where the agent can write it.
  */
 async function checkContainment(io: Pick<Io, "env" | "cwd">, projectRoot: string): Promise<Finding[]> {
-  const { containedState } = await import("../contain/state.js");
+  const { containedState } = await import("../protection/contained-state.js");
   const { containmentProblem } = await import("../contain/check.js");
   const state = containedState(io.env);
   if (state === undefined)

@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { shellQuote } from "../exec/env.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 import { ensureShims } from "./shims.js";
 
 export function pathExportLine(dir: string): string {

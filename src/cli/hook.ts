@@ -14,7 +14,7 @@ import { ConfigError, errorMessage } from "../errors.js";
 import { answerPayload } from "../hook/answer.js";
 import { claudeProtocol, isPayloadError, type HookProtocol, type ProtocolAnswer } from "../hook/protocol.js";
 import type { Policy } from "../policy/policy.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 export const DEFAULT_HOOK_DEADLINE_MS = 4000;
 

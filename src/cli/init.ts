@@ -12,7 +12,7 @@ import { packageRoot } from "../package-root.js";
 import { PROJECT_CONFIG } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import type { Config } from "../policy/schema.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 import { confirmByPerson, dropYes } from "./confirm.js";
 import { pinTrust } from "./trust.js";
 

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { awsConfigPath, profileSettings, sectionName, shellQuote } from "../credentials/aws-config-file.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 const PROFILE_RE = /^[A-Za-z0-9_.+-]+$/;
 

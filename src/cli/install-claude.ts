@@ -17,7 +17,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { containSettings, type ContainSettings } from "../contain/settings.js";
-import { containedState, removeContainedState, writeContainedState } from "../contain/state.js";
+import { containedState, removeContainedState, writeContainedState } from "../protection/contained-state.js";
 import { expandHome, inside } from "../paths.js";
 import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
@@ -34,7 +34,7 @@ import {
   type Json,
   type Obj,
 } from "./agent-settings.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 import { ensureShims } from "./shims.js";
 
 /** The PreToolUse matcher: Bash, the file-writing tools, and MCP tools when the policy has MCP services. */

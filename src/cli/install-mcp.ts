@@ -20,7 +20,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { claudeDesktopConfigPath, stateHome, type Env } from "../paths.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 interface Client {
   /** The project file, relative to the working directory. */

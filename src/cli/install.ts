@@ -10,7 +10,7 @@
  */
 import { UsageError } from "../errors.js";
 import { confirmByPerson, dropYes } from "./confirm.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 type Target = { summary: string; load: () => Promise<{ install: Command; uninstall: Command }> };
 

@@ -10,7 +10,7 @@ import { packageRoot } from "../package-root.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 /** `downscope lint [file...]`: every present layer when no file is named. */
 export const lint: Command = async (argv, io) => {

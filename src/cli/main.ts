@@ -3,7 +3,7 @@
  * and maps typed errors to exit codes and one-line messages.
  */
 import { COMMANDS } from "./commands.js";
-import type { Io } from "./io.js";
+import type { Io } from "../io.js";
 import { reportError } from "./report-error.js";
 
 export { reportError };

@@ -10,7 +10,7 @@ import { errorMessage, UsageError } from "../errors.js";
 import { McpProxy } from "../mcp/proxy.js";
 import type { LoadedPolicy } from "../mcp/tool-decision.js";
 import { loadPolicy, pathContext } from "../policy/index.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 const USAGE =
   "usage: downscope mcp-proxy --server NAME -- <command> [args...]\n" +

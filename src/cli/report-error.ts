@@ -1,6 +1,6 @@
 /** The one mapping from a thrown error to an exit code and a one-line message. */
 import { DownscopeError, errorMessage } from "../errors.js";
-import type { Io } from "./io.js";
+import type { Io } from "../io.js";
 
 export function reportError(e: unknown, io: Io): number {
   if (e instanceof DownscopeError) {

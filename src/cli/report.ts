@@ -17,7 +17,7 @@ import { renderReport, type ReportInput } from "../report/html.js";
 import { hookServiceOf } from "../report/service-of.js";
 import { summarize } from "../report/summary.js";
 import { parseDuration } from "./audit.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 const USAGE = "usage: downscope report [--since 7d] --html FILE";
 

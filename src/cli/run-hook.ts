@@ -3,7 +3,7 @@
 // runs before every Bash command.
 import { denyOutput } from "../hook/protocol.js";
 import { failureReason, hook } from "./hook.js";
-import { processIo } from "./io.js";
+import { processIo } from "../io.js";
 
 const io = processIo({ sync: true });
 hook(process.argv.slice(3), io).then(

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ConfigSchema } from "../policy/schema.js";
 import { UsageError } from "../errors.js";
 import { checkOutputJsonSchema } from "./check-output.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 export function jsonSchema(): unknown {
   return {

@@ -11,11 +11,11 @@
 import { appendFileSync, readFileSync } from "node:fs";
 import { errorMessage } from "../errors.js";
 import { pathExportLine } from "./env.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 import { ensureShims } from "./shims.js";
-import { containedState } from "../contain/state.js";
+import { containedState } from "../protection/contained-state.js";
 import { loadPolicy } from "../policy/load.js";
-import type { Io } from "./io.js";
+import type { Io } from "../io.js";
 
 async function slotVars(io: Io): Promise<string[]> {
   const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
@@ -25,7 +25,7 @@ async function slotVars(io: Io): Promise<string[]> {
     ),
   );
 }
-import { CREDENTIAL_ENV } from "../contain/settings.js";
+import { CREDENTIAL_ENV } from "../protection/secret-env.js";
 
 /**
  * Contained mode: the credential variables are unset in the agent's shell too.

@@ -10,7 +10,7 @@ import { packageRoot } from "../package-root.js";
 import { loadPolicy } from "../policy/load.js";
 import { serviceBinaries } from "../policy/policy.js";
 import { confirmByPerson, dropYes } from "./confirm.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 
 /** Shims for the configured services, in dir (default $XDG_DATA_HOME/downscope/shims). */
 export async function ensureShims(io: Io, dir?: string, repin = false): Promise<ShimsReport> {

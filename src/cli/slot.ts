@@ -12,11 +12,11 @@
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { NotConfirmed, UsageError } from "../errors.js";
-import { displayPath } from "../hook/protected-paths.js";
+import { displayPath } from "../protection/protected-paths.js";
 import { slotsDir } from "../paths.js";
 import { ensurePrivateDir } from "../private-store.js";
 import { managedAllowsWithoutTerminal } from "./confirm.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 const USAGE = "usage: downscope slot set NAME   (the token is pasted at the terminal, never given as an argument)";
 

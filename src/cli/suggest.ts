@@ -27,7 +27,7 @@ import { diffSuggestion, formatDiff, type SuggestDiff } from "../suggest/diff.js
 import { renderSuggestion } from "../suggest/render.js";
 import { buildSuggestion, observe, type Suggestion } from "../suggest/suggest.js";
 import { parseDuration } from "./audit.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 import { lineDiff } from "./unified-diff.js";
 
 const USAGE = "usage: downscope suggest [--since 7d] [--service NAME] [--out FILE] [--diff]";

@@ -18,7 +18,7 @@ import { loadPolicy, readConfigText } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import type { Policy } from "../policy/policy.js";
 import type { Config } from "../policy/schema.js";
-import type { Command } from "./io.js";
+import type { Command } from "../io.js";
 
 function readConfig(file: string): Config {
   const parsed = parseConfig(readConfigText(file), file);

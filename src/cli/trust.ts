@@ -16,7 +16,7 @@ import { parseConfig } from "../policy/parse.js";
 import { readTrustStore, writeTrustStore } from "../policy/trust.js";
 import { ensurePrivateDir } from "../private-store.js";
 import { confirmByPerson, dropYes } from "./confirm.js";
-import type { Command, Io } from "./io.js";
+import type { Command, Io } from "../io.js";
 import { lineDiff } from "./unified-diff.js";
 
 function target(argv: string[], io: Io): string {

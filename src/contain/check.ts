@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inside } from "../paths.js";
-import type { ContainedState } from "./state.js";
+import type { ContainedState } from "../protection/contained-state.js";
 
 export function containmentProblem(state: ContainedState, project: string): string | undefined {
   for (const name of ["settings.json", "settings.local.json"]) {

@@ -19,39 +19,12 @@
  */
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { KNOWN_TOKEN_VARS } from "../exec/env.js";
-import { runRoot } from "../exec/run-dir.js";
-import { protectedPaths, slotsDir, trustKeyPath } from "../hook/protected-paths.js";
-import { cacheHome, configHome, dataHome, stateHome, type Env } from "../paths.js";
+import { CREDENTIAL_STORES, STORE_FILES } from "../protection/credential-stores.js";
+import { protectedPaths, slotsDir, trustKeyPath } from "../protection/protected-paths.js";
+import { CREDENTIAL_ENV } from "../protection/secret-env.js";
+import { cacheHome, configHome, dataHome, runRoot, stateHome, type Env } from "../paths.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-/** Credential stores of the CLIs an agent may reach for; home-relative. */
-export const CREDENTIAL_STORES = [
-  ".aws",
-  ".config/gh",
-  ".config/gcloud",
-  ".kube",
-  ".docker/config.json",
-  ".netrc",
-  ".git-credentials",
-  ".ssh",
-  ".config/hub",
-  ".config/git/credentials",
-  ".npmrc",
-  ".pypirc",
-  ".azure",
-  ".terraform.d/credentials.tfrc.json",
-] as const;
-
-/** Environment variables that carry or locate credentials, removed from every sandboxed command. */
-export const CREDENTIAL_ENV = [
-  ...KNOWN_TOKEN_VARS,
-  ...["GITLAB_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"],
-  ...["AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN"],
-  ...["GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "CLOUDSDK_AUTH_ACCESS_TOKEN", "KUBECONFIG"],
-  ...["NPM_TOKEN", "DOCKER_AUTH_CONFIG", "AZURE_CLIENT_SECRET"],
-] as const;
 
 export interface ContainInput {
   env: Env;
@@ -125,17 +98,6 @@ export function containSettings(input: ContainInput): ContainSettings {
     preCreate,
   };
 }
-
-/** The credential stores above that are files, not directories. */
-const STORE_FILES = new Set([
-  ".docker/config.json",
-  ".netrc",
-  ".git-credentials",
-  ".config/git/credentials",
-  ".npmrc",
-  ".pypirc",
-  ".terraform.d/credentials.tfrc.json",
-]);
 
 function isDirectory(p: string): boolean {
   try {

@@ -33,6 +33,12 @@ export interface ChannelInput {
   /** A private directory (0700) removed on every exit path; put credential files here (0600). */
   tmpDir: string;
   now: () => Date;
+  /**
+   * Contained mode: the child runs confined (src/exec/confine.ts), and the
+   * credential goes only into its environment, never into a file: the
+   * namespace it runs in then holds no secret on any path.
+   */
+  confined?: boolean;
 }
 
 export interface ChildPlan {

@@ -7,12 +7,12 @@
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Io } from "../cli/io.js";
+import type { Io } from "../io.js";
 import { ConfigError, CredentialUnavailable, DownscopeError, errorMessage, PolicyDenied } from "../errors.js";
 import { describeDecision } from "../policy/evaluate.js";
 import { envDiff, shellQuote } from "./env.js";
 import { planExec, type ExecPlan } from "./plan.js";
-import { containedState, inSandbox } from "../contain/state.js";
+import { containedState, inSandbox } from "../protection/contained-state.js";
 import { createRunDir, removeRunDir } from "./run-dir.js";
 import { auditEvent, prepareAuditEvent } from "../audit/event.js";
 import { fingerprint } from "../credentials/token-sources.js";

@@ -3,26 +3,19 @@
  * a review, find and check the real binary, and let the service's channel
  * build the child's environment. Returns plain data; spawn.ts runs it.
  */
-import { basename, dirname, join } from "node:path";
-import {
-  assertInProject,
-  confinedArgv,
-  containedProject,
-  sandboxedRefusal,
-  systemBwrap,
-} from "../contain/exec-guard.js";
-import { containedState, inSandbox } from "../contain/state.js";
+import { basename } from "node:path";
+import { containedState, inSandbox } from "../protection/contained-state.js";
 import { consumeApproval, APPROVAL_ENV } from "../approval/approval.js";
 import { CredentialUnavailable, DownscopeError, PolicyDenied, UsageError } from "../errors.js";
-import { cacheHome, type Env } from "../paths.js";
+import type { Env } from "../paths.js";
 import { decide, describeDecision, type Decision, type Grant } from "../policy/evaluate.js";
 import { pathContext } from "../policy/index.js";
 import { loadPolicy } from "../policy/load.js";
 import { serviceForBinary, type Policy } from "../policy/policy.js";
 import type { ChildPlan } from "./channel.js";
 import { channelFor } from "./channels/index.js";
-import { safeChildPath, slotSourceVars, without } from "./env.js";
-import { ensurePrivateDir } from "../private-store.js";
+import { prepareConfinement, sandboxedRefusal, type Confinement } from "./confine.js";
+import { safeChildPath, slotSourceVars, without, withoutUnsafe } from "./env.js";
 import { readPins } from "./pins.js";
 import { resolveRealBinary, type Resolved } from "./resolve-binary.js";
 
@@ -146,17 +139,10 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
       `${decision.service}: no trusted layer configures a credential for it, so it cannot run (${decision.notes.join("; ") || "the user must review the project policy and trust it (`downscope trust`, in their own terminal), or configure the service in their user config; ask them"})`,
     );
 
-  let project: string | undefined;
-  if (contained) {
-    const slot = grant.slot !== undefined ? grant.config.token_slots?.[grant.slot] : undefined;
-    if (slot?.env_var !== undefined)
-      throw new CredentialUnavailable(
-        `contained mode: slot "${grant.slot}" reads the environment variable ${slot.env_var}, which lives in the agent's environment. Store the token where the sandbox cannot read it — \`downscope slot set ${grant.slot}\` (then \`file: ~/.config/downscope/slots/${grant.slot}\`), or a keyring entry — and ask the user to do so`,
-      );
-    const projectFile = policy.layers.find((l) => l.name === "project")?.file;
-    project = containedProject(req.env, projectFile && dirname(dirname(projectFile)), req.cwd);
-    assertInProject(req.cwd, project);
-  }
+  // Contained: checked before any credential is read (src/exec/confine.ts).
+  const confinement: Confinement | undefined = contained
+    ? prepareConfinement({ binary, args: req.args, env: req.env, cwd: req.cwd, policy, grant })
+    : undefined;
   const pins = readPins(req.env);
   const resolved = resolveRealBinary({
     binary,
@@ -186,6 +172,7 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
       cwd: req.cwd,
       tmpDir,
       now: deps.now,
+      confined: contained !== undefined,
     });
   } catch (e) {
     // Contained: the ambient credential is exactly what must not reach a command outside the sandbox.
@@ -196,28 +183,29 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
     child = { env: { ...baseEnv }, secrets: [] };
   }
   // Defence in depth: a slot source variable survives only if the channel set it itself.
-  const env = { ...child.env };
+  const set = new Set(Object.keys(child.env).filter((k) => child.env[k] !== req.env[k]));
+  const childEnv = { ...child.env };
   for (const name of strip)
-    if (env[name] !== undefined && env[name] === req.env[name] && !child.secrets.includes(env[name])) delete env[name];
+    if (childEnv[name] !== undefined && childEnv[name] === req.env[name] && !child.secrets.includes(childEnv[name]))
+      delete childEnv[name];
+  // What loads code or redirects the credential is removed in every mode (src/exec/env.ts).
+  const { env } = withoutUnsafe(childEnv, grant.config.pass_env ?? [], set);
   env[DEPTH_ENV] = String(depth + 1);
+  set.add(DEPTH_ENV);
   if (env.PATH !== undefined) env.PATH = safeChildPath(env.PATH, req.cwd).path;
   let file = resolved.path;
   let argv = [binary, ...req.args];
-  if (contained && project !== undefined) {
-    const bwrap = systemBwrap();
-    if (bwrap === undefined)
-      throw new CredentialUnavailable(
-        "contained mode: bubblewrap (/usr/bin/bwrap) is missing, so the command cannot be confined to the project; install it (apt install bubblewrap)",
-      );
-    const cacheDirs = ["aws", "gcp"].map((ns) => join(cacheHome(req.env), ns));
-    for (const d of cacheDirs) ensurePrivateDir(d); // bound writable only if they exist
-    argv = confinedArgv(bwrap, { project, runDir: tmpDir, cacheDirs }, resolved.path, req.args);
-    file = bwrap;
+  let spawnEnv = env;
+  if (confinement !== undefined) {
+    const confined = confinement.wrap({ file, env, set, runDir: tmpDir });
+    file = confined.file;
+    argv = confined.argv;
+    spawnEnv = confined.env;
   }
   return {
     file,
     argv,
-    env,
+    env: spawnEnv,
     secrets: child.secrets,
     decision,
     grant,

@@ -5,16 +5,8 @@
  * swept. Removed on every exit path by main.ts.
  */
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Env } from "../paths.js";
-
-export function runRoot(env: Env): string {
-  const rt = env.XDG_RUNTIME_DIR;
-  if (rt && rt.startsWith("/")) return join(rt, "downscope");
-  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
-  return join(tmpdir(), `downscope-${uid}`);
-}
+import { runRoot, type Env } from "../paths.js";
 
 /** Ensures root exists, is ours and private, or throws. */
 function ensurePrivate(dir: string): void {

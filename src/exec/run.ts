@@ -1,5 +1,5 @@
 // Bundled entry of bin/downscope-exec.js (started through dist/boot.cjs).
-import { processIo } from "../cli/io.js";
+import { processIo } from "../io.js";
 import { errorMessage } from "../errors.js";
 import { execMain } from "./main.js";
 

@@ -14,7 +14,7 @@ import { loadPolicy } from "../policy/load.js";
 import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
 import { mayInvolveService } from "../shell/prefilter.js";
 import { containmentProblem } from "../contain/check.js";
-import { containedState } from "../contain/state.js";
+import { containedState } from "../protection/contained-state.js";
 import type { HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
 import { FILE_WRITE_TOOLS, mayTouchSelf, projectDir } from "./self-gate.js";
@@ -42,7 +42,7 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
   const isBash = payload.tool_name === "Bash";
   // File tools: only writes to downscope's own files and hook settings are looked at (no policy, no parser).
   if (FILE_WRITE_TOOLS.has(payload.tool_name)) {
-    const { decideFileWrite } = await import("./protected-paths.js");
+    const { decideFileWrite } = await import("./file-tools.js");
     return decideFileWrite(payload.tool_name, payload.tool_input, opts.env, cwd);
   }
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };

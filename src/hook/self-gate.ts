@@ -4,7 +4,7 @@
  * downscope nor a protected path loads neither the parser nor the check.
  *
  * Also what the hook needs to know before loading the file-tool check
- * (protected-paths.ts, its own bundle): which tools write files, and the
+ * (file-tools.ts, its own bundle): which tools write files, and the
  * project's directory.
  */
 import { isAbsolute } from "node:path";

@@ -4,7 +4,7 @@
  * `uninstall`, `init`, …, however spelled: `npx downscope`, `node
  * …/bin/downscope.js`, inside `bash -c`, `eval`, `script -c`) and commands
  * that write, move or remove downscope's files or the settings that hold its
- * hooks (protected-paths.ts). Read-only commands (`check`, `lint`, `audit`,
+ * hooks (src/protection/protected-paths.ts). Read-only commands (`check`, `lint`, `audit`,
  * `doctor`, `test`, `cat` of the user config, …) pass.
  *
  * This is "no casual self-disable": it catches the eager model that runs
@@ -21,7 +21,7 @@
 import { basename, isAbsolute, resolve } from "node:path";
 import type { Env } from "../paths.js";
 import type { ShellAnalysis, ShellInvocation } from "../shell/analyze.js";
-import { inside, protectedPaths, selfDenyReason, type ProtectedPath } from "./protected-paths.js";
+import { inside, protectedPaths, selfDenyReason, type ProtectedPath } from "../protection/protected-paths.js";
 
 /** downscope subcommands the agent may run: they read, print or decide, and change nothing of downscope's. */
 const READ_ONLY_SUBCOMMANDS = new Set([

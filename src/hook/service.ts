@@ -8,7 +8,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { createApproval, openGatedApproval } from "../approval/approval.js";
-import { containedState } from "../contain/state.js";
+import { containedState } from "../protection/contained-state.js";
 import { packageRoot } from "../package-root.js";
 import { dataHome, SHIMS_MARKER, type Env } from "../paths.js";
 import { pathContext } from "../policy/index.js";

@@ -14,7 +14,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { containedState } from "../contain/state.js";
+import { containedState } from "../protection/contained-state.js";
 import { trustKeyPath, trustStorePath, type Env } from "../paths.js";
 import { hmacSha256, toHex } from "../sha256.js";
 

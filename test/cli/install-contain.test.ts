@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { containedState } from "../../src/contain/state.js";
+import { containedState } from "../../src/protection/contained-state.js";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox } from "../helpers/sandbox.js";
 

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeContainedState } from "../../src/contain/state.js";
+import { writeContainedState } from "../../src/protection/contained-state.js";
 import { execSandbox, runExec } from "./helpers.js";
 
 const TOKEN = "fake-contained-ro-token";
@@ -20,7 +20,18 @@ function setup(slot = `{ file: ~/tok, inject_as: GH_TOKEN }`, extra = "") {
   sb.write(join(sb.home, "tok"), `${TOKEN}\n`, 0o600);
   const gh = sb.write(
     "fakebin/gh",
-    `#!/bin/sh\necho "token=$GH_TOKEN"\necho inside > "$PWD/written-by-gh" && echo project-write-ok\necho x > "$HOME/pwned" 2>/dev/null && echo HOME-WRITE-OK\necho y > '${sb.root}/outside' 2>/dev/null && echo OUTSIDE-WRITE-OK\nexit 0\n`,
+    [
+      "#!/bin/sh",
+      'echo "token=$GH_TOKEN"',
+      'echo inside > "$PWD/written-by-gh" && echo project-write-ok',
+      'echo x > "$HOME/pwned" 2>/dev/null',
+      `echo y > '${sb.root}/outside' 2>/dev/null`,
+      // What the namespace must not show: the slot's token file, the real home, any procfs.
+      `cat '${sb.home}/tok' 2>/dev/null && echo READ-SLOT-FILE`,
+      `ls -A '${sb.home}' | tr '\\n' ' ' | sed 's/^/home-sees: /'; echo`,
+      "test -e /proc/self/environ && echo PROC-VISIBLE",
+      "exit 0",
+    ].join("\n") + "\n",
     0o755,
   );
   sb.userConfig(
@@ -38,15 +49,16 @@ function setup(slot = `{ file: ~/tok, inject_as: GH_TOKEN }`, extra = "") {
 }
 
 describe("downscope-exec, contained", () => {
-  it("outside the sandbox: the token reaches gh, gh writes the project and nothing outside it", async () => {
+  it("outside the sandbox: the token reaches gh, gh writes the project and nothing outside it, and sees no home, no /proc", async () => {
     const { sb, env } = setup();
     const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.project });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`token=${TOKEN}`);
     expect(r.stdout).toContain("project-write-ok");
-    expect(r.stdout).not.toContain("HOME-WRITE-OK");
-    expect(r.stdout).not.toContain("OUTSIDE-WRITE-OK");
-    expect(r.stderr).toMatch(/pwned: Read-only file system/);
+    // The real home is not there: an empty, private one stands in for it, and writes to it vanish with it.
+    expect(r.stdout).not.toContain("READ-SLOT-FILE");
+    expect(r.stdout).toMatch(/^home-sees: pwned $/m);
+    expect(r.stdout).not.toContain("PROC-VISIBLE");
     expect(readFileSync(join(sb.project, "written-by-gh"), "utf8")).toBe("inside\n");
     expect(existsSync(join(sb.home, "pwned"))).toBe(false);
     expect(existsSync(join(sb.root, "outside"))).toBe(false);

@@ -17,8 +17,8 @@ export interface ExecSandbox extends Sandbox {
   pin(pins: Record<string, string>): void;
 }
 
-export function execSandbox(): ExecSandbox {
-  const sb = sandbox();
+export function execSandbox(base?: string): ExecSandbox {
+  const sb = sandbox(base);
   const bin = join(sb.root, "fakebin");
   const runtime = join(sb.root, "run");
   mkdirSync(bin, { recursive: true });

@@ -1,5 +1,5 @@
 import { main } from "../../src/cli/main.js";
-import type { Io } from "../../src/cli/io.js";
+import type { Io } from "../../src/io.js";
 
 export interface RunCliOptions {
   env: Record<string, string>;

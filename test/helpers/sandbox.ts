@@ -20,8 +20,14 @@ afterEach(() => {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-export function sandbox(): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), "downscope-test-"));
+/**
+ * `base`: where to make the tree (default: the temp directory). Contained
+ * mode's tests need one outside it: the confined CLI gets a private /tmp, so a
+ * home under /tmp would be hidden whether or not downscope hides it.
+ */
+export function sandbox(base: string = tmpdir()): Sandbox {
+  mkdirSync(base, { recursive: true });
+  const root = mkdtempSync(join(base, "downscope-test-"));
   made.push(root);
   const home = join(root, "home");
   const project = join(root, "project");

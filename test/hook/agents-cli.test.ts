@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hook } from "../../src/cli/hook.js";
-import type { Io } from "../../src/cli/io.js";
+import type { Io } from "../../src/io.js";
 import { parseCursorPayload } from "../../src/hook/agents/cursor.js";
 import { parseGeminiPayload } from "../../src/hook/agents/gemini.js";
 import { runCli } from "../helpers/run-cli.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { consumeApproval } from "../../src/approval/approval.js";
 import { hook } from "../../src/cli/hook.js";
-import type { Io } from "../../src/cli/io.js";
+import type { Io } from "../../src/io.js";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox } from "../helpers/sandbox.js";
 

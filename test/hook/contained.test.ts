@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeContainedState } from "../../src/contain/state.js";
+import { writeContainedState } from "../../src/protection/contained-state.js";
 import { answerPayload } from "../../src/hook/answer.js";
 import { decideBash } from "../../src/hook/decide.js";
 import { sandbox } from "../helpers/sandbox.js";

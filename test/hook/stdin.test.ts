@@ -1,6 +1,6 @@
 /**
  * The real `downscope hook` process reads its payload from stdin without the
- * thread pool or process.stdin (src/cli/io.ts readStdin). Bypass guarded
+ * thread pool or process.stdin (src/io.ts readStdin). Bypass guarded
  * against: a payload read only in part (a slow writer), and a pipe that never
  * closes keeping the hook past Claude Code's timeout, which runs the command.
  * Claude Code gives its hooks a socket (checked against the real CLI); a

@@ -11,7 +11,7 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeContainedState } from "../../src/contain/state.js";
+import { writeContainedState } from "../../src/protection/contained-state.js";
 import { sha256Hex } from "../../src/lazy-crypto.js";
 import { loadPolicy } from "../../src/policy/load.js";
 import { runCli } from "../helpers/run-cli.js";

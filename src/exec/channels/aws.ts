@@ -37,6 +37,9 @@ import {
 } from "../../credentials/aws-config-file.js";
 import type { Channel, ChannelInput } from "../channel.js";
 
+/** The variable a confined aws CLI's credential_process prints (the session, as credential_process JSON). */
+export const SESSION_ENV = "DOWNSCOPE_AWS_SESSION";
+
 /** The only profile in the private config. */
 export const PRIVATE_PROFILE = "downscope";
 
@@ -192,17 +195,25 @@ export function makeAwsChannel(deps: AwsChannelDeps): Channel {
       approvedRun = join(tmpDir, "aws-approved-run");
       writeFileSync(approvedRun, mintCacheKey(req) + "\n", { mode: 0o600 });
     }
-    const argv = credentialProcessArgv(grant, req, deps.node, deps.bin, approvedRun);
+    // Confined (contained mode): the CLI cannot reach downscope's cache or your source profile, and no
+    // file of its namespace may hold a secret; its credential_process prints the session minted here,
+    // kept in its own environment. A command that outlives the session (an hour by default) then gets
+    // an expired one, never a wider one.
+    const argv = input.confined
+      ? ["/bin/sh", "-c", `printf '%s' "$${SESSION_ENV}"`]
+      : credentialProcessArgv(grant, req, deps.node, deps.bin, approvedRun);
     writeFileSync(files.config, privateConfig(argv, readIfExists(source.configFile), req, grant), { mode: 0o600 });
     writeFileSync(files.credentials, "", { mode: 0o600 });
+    env.AWS_PAGER = "";
     const secrets: string[] = [];
-    if (deps.prime) {
+    if (deps.prime || input.confined) {
       const { credential } = await obtainAwsCredential(
         req,
         { env: parentEnv, namespace: CACHE_NAMESPACE, now: input.now },
         (r) => mintAwsCredential(r, { interactive: deps.interactive, processEnv: deps.processEnv }, deps.stderr),
       );
       secrets.push(credential.SecretAccessKey, credential.SessionToken);
+      if (input.confined) env[SESSION_ENV] = JSON.stringify({ Version: 1, ...credential });
     }
     return { env, secrets };
   };

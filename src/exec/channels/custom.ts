@@ -7,7 +7,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CredentialUnavailable } from "../../errors.js";
 import type { Channel } from "../channel.js";
-import { KNOWN_TOKEN_VARS, without } from "../env.js";
+import { KNOWN_TOKEN_VARS } from "../../protection/secret-env.js";
+import { without } from "../env.js";
 import { slotToken } from "./slot-token.js";
 
 export const channel: Channel = async (input) => {

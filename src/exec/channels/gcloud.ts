@@ -224,7 +224,7 @@ export function createGcloudChannel(deps: GcloudChannelDeps = {}): Channel {
     const allowedHosts = input.grant.config.allowed_hosts ?? [];
     const tokenFile = join(input.tmpDir, "gcloud-access-token");
     const configDir = join(input.tmpDir, "gcloud-config");
-    writeTokenFile(tokenFile, token.value);
+    if (!input.confined) writeTokenFile(tokenFile, token.value);
     writePrivateConfig(input.parentEnv, configDir, allowedHosts);
     // The child's environment starts from baseEnv (every slot source already
     // removed by exec); the gcloud directory is found from the real one.
@@ -235,6 +235,14 @@ export function createGcloudChannel(deps: GcloudChannelDeps = {}): Channel {
       stripEnv: input.grant.config.strip_env ?? [],
     });
     const secrets = [token.value];
+    if (input.confined) {
+      // Contained mode: the token only in gcloud's environment (CLOUDSDK_AUTH_ACCESS_TOKEN, read first by
+      // gcloud's store.py), never in a file of the namespace. Not refreshed: processes gcloud starts after
+      // the token expires (an hour) get a 401, never a wider credential.
+      delete env.CLOUDSDK_AUTH_ACCESS_TOKEN_FILE;
+      env.CLOUDSDK_AUTH_ACCESS_TOKEN = token.value;
+      return { env, secrets };
+    }
     const plan: ChildPlan = { env, secrets };
     if (token.expiresAt !== undefined) {
       plan.whileRunning = () => {

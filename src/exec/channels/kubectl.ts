@@ -217,13 +217,16 @@ export const channel: Channel = async (input) => {
 
   const context: Record<string, unknown> = { cluster: clusterName, user: "downscope" };
   if (typeof ctx.namespace === "string") context.namespace = ctx.namespace;
+  // Confined (contained mode): the token is in no file, only in kubectl's environment, and an exec
+  // credential plugin (/bin/sh printing that variable) hands it over; the kubeconfig holds no secret.
+  const user = token === undefined ? {} : input.confined ? { exec: execCredentialUser() } : { token };
   const config = {
     apiVersion: "v1",
     kind: "Config",
     clusters: [{ name: clusterName, cluster }],
     contexts: [{ name: ctxName, context }],
     "current-context": ctxName,
-    users: [{ name: "downscope", user: token === undefined ? {} : { token } }],
+    users: [{ name: "downscope", user }],
     preferences: {},
   };
   const file = join(input.tmpDir, "kubeconfig");
@@ -232,8 +235,35 @@ export const channel: Channel = async (input) => {
   const env = without(input.baseEnv, KUBECTL_STRIP);
   for (const k of input.grant.config.pass_env ?? []) if (input.parentEnv[k] !== undefined) env[k] = input.parentEnv[k];
   env.KUBECONFIG = file;
+  if (token !== undefined && input.confined) env[EXEC_CREDENTIAL_ENV] = execCredential(token);
   return { env, secrets: token === undefined ? [] : [token], ...(minted ? { minted } : {}) };
 };
+
+/** The variable the confined kubectl's credential plugin prints. */
+export const EXEC_CREDENTIAL_ENV = "DOWNSCOPE_KUBE_EXEC_CREDENTIAL";
+
+/**
+ * An exec credential plugin (https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins)
+ * that prints the ExecCredential kept in kubectl's own environment: kubectl
+ * runs it with its environment, once per process.
+ */
+function execCredentialUser(): Record<string, unknown> {
+  return {
+    apiVersion: "client.authentication.k8s.io/v1",
+    command: "/bin/sh",
+    args: ["-c", `printf '%s' "$${EXEC_CREDENTIAL_ENV}"`],
+    interactiveMode: "Never",
+    provideClusterInfo: false,
+  };
+}
+
+function execCredential(token: string): string {
+  return JSON.stringify({
+    apiVersion: "client.authentication.k8s.io/v1",
+    kind: "ExecCredential",
+    status: { token },
+  });
+}
 
 /**
  * token_request: mint a service account token with the current context's user

@@ -2,8 +2,9 @@
  * The files an agent must not change (or, for secrets, read): downscope's own
  * config, state, caches and shims, its installed code, and the agent's
  * settings files that hold downscope's hooks. Shared by the hook's
- * self-protection (self-protect.ts), the file-tool check below, and
- * `install claude --contain`, which turns the same list into sandbox denies.
+ * self-protection (src/hook/self-protect.ts), the file-tool check
+ * (src/hook/file-tools.ts), and `install claude --contain`, which turns the
+ * same list into sandbox denies.
  *
  * Loaded on the hook's fast path for file tools, so it stays small: no
  * parser, no policy.
@@ -25,8 +26,6 @@ import {
   type Env,
 } from "../paths.js";
 
-import { FILE_WRITE_TOOLS, projectDir } from "./self-gate.js";
-
 export { slotsDir, trustKeyPath };
 
 export interface ProtectedPath {
@@ -41,11 +40,9 @@ export interface ProtectedPath {
 /** The audit trail's HMAC key (same as audit/log.ts auditKeyPath). */
 const auditKey = (env: Env) => join(configHome(env), "audit.key");
 
-function home(env: Env): string {
+export function home(env: Env): string {
   return env.HOME && env.HOME !== "" ? env.HOME : homedir();
 }
-
-export { projectDir };
 
 /**
  * Every protected location for an agent working in `project`. Claude Code's
@@ -140,35 +137,6 @@ export function protectedHit(
     return p;
   };
   return list.find((p) => inside(literal, p.path) || inside(real, p.path) || inside(real, canonical(p.path)));
-}
-
-export { FILE_WRITE_TOOLS };
-
-export type FileToolAnswer = { decision: "none" } | { decision: "deny"; reason: string };
-
-/**
- * A file tool call → deny when it would write a protected location, else no
- * opinion. Fail closed: a write tool whose path is missing or not a string is
- * denied (it cannot be checked).
- */
-export function decideFileWrite(
-  tool: string,
-  input: Readonly<Record<string, unknown>>,
-  env: Env,
-  cwd: string,
-): FileToolAnswer {
-  const field = FILE_WRITE_TOOLS.get(tool);
-  if (field === undefined) return { decision: "none" };
-  const file = input[field];
-  if (typeof file !== "string" || file === "")
-    return { decision: "deny", reason: `downscope: ${tool} without a ${field} cannot be checked, so it is blocked` };
-  const project = projectDir(env, cwd);
-  const hit = protectedHit(isAbsolute(file) ? file : join(cwd, file), protectedPaths(env, project), [
-    home(env),
-    project,
-  ]);
-  if (hit === undefined) return { decision: "none" };
-  return { decision: "deny", reason: selfDenyReason(`${tool} of ${displayPath(file, env)}`, hit) };
 }
 
 export function selfDenyReason(what: string, hit: ProtectedPath, reads = false): string {

@@ -5,8 +5,8 @@
  * JSON, MCP JSON-RPC): human text goes to stderr there.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
-import type { Env } from "../paths.js";
-import { sleepSync } from "../sleep.js";
+import type { Env } from "./paths.js";
+import { sleepSync } from "./sleep.js";
 
 export interface Io {
   env: Env;

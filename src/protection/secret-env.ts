@@ -1,0 +1,72 @@
+/**
+ * Environment variables that hold or locate a credential. Three uses, one
+ * list (docs/security-model.md, "Secret variables"):
+ *   - contained mode keeps every one of them out of each sandboxed process
+ *     (Claude Code's `sandbox.credentials.envVars`: bubblewrap unsets them, so
+ *     they are in no /proc/<pid>/environ), and the hook denies Bash while one
+ *     is present that was not kept out in advance;
+ *   - in default mode the hook denies the plain ways of printing them
+ *     (`echo $GITHUB_TOKEN`, `printenv GH_TOKEN`, a bare `env`);
+ *   - `doctor` lists them.
+ *
+ * Detection is by name and by value. Names: the well-known credential
+ * variables below, and the shapes `*_TOKEN`, `*SECRET*`, `*_KEY`, `*PASSWORD*`
+ * and their kin. Values: the prefixes of well-known token formats (GitHub,
+ * AWS access key IDs, Google OAuth, Slack, Anthropic, OpenAI, GitLab, npm),
+ * and any value downscope itself knows to be a secret (a slot's token), which
+ * the caller passes in. No entropy guessing: hashes and IDs are not secrets.
+ */
+
+/** Well-known ambient tokens of the CLIs downscope covers. */
+export const KNOWN_TOKEN_VARS = [
+  "GH_TOKEN",
+  "GITHUB_TOKEN",
+  "GH_ENTERPRISE_TOKEN",
+  "GITHUB_ENTERPRISE_TOKEN",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+  "GOOGLE_OAUTH_ACCESS_TOKEN",
+] as const;
+
+/** Variables that carry or locate credentials, whatever their shape: removed from every sandboxed command. */
+export const CREDENTIAL_ENV = [
+  ...KNOWN_TOKEN_VARS,
+  ...["GITLAB_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"],
+  ...["AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN"],
+  ...["GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "CLOUDSDK_AUTH_ACCESS_TOKEN", "KUBECONFIG"],
+  ...["NPM_TOKEN", "DOCKER_AUTH_CONFIG", "AZURE_CLIENT_SECRET"],
+] as const;
+
+const KNOWN = new Set<string>(CREDENTIAL_ENV);
+
+/**
+ * Secret-looking names. `_KEY` only at the end (or `_KEY_ID`): `KEYMAP`,
+ * `SSH_AUTH_SOCK` and `GPG_TTY` are not secrets.
+ */
+const NAME =
+  /(^|_)(TOKEN|TOKENS)($|_)|SECRET|PASSWORD|PASSWD|PASSPHRASE|(^|_)(API_?KEY|KEY|KEY_ID|PRIVATE_KEY|ACCESS_KEY)$|(^|_)(PAT|CREDENTIALS?)($|_)|(^|_)AUTH_TOKEN/i;
+
+/** Names that match the shapes above but hold no secret (paths, switches, identifiers of the agent's own session). */
+const NOT_SECRET = new Set(["TOKENIZERS_PARALLELISM", "SSH_AUTH_SOCK", "GPG_AGENT_INFO", "KEYTIMEOUT"]);
+
+/** Prefixes of well-known token formats (gitleaks' rule set names the same ones). */
+const VALUE =
+  /^(ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|glpat-|xox[abposr]-|sk-ant-|sk-proj-|npm_[A-Za-z0-9]{30}|ya29\.|AKIA[0-9A-Z]{16}$|ASIA[0-9A-Z]{16}$|-----BEGIN [A-Z ]*PRIVATE KEY)/;
+
+/** Does this variable hold (or name the file of) a credential? */
+export function isSecretVar(name: string, value: string | undefined, known?: ReadonlySet<string>): boolean {
+  if (value === undefined || value === "") return false;
+  if (KNOWN.has(name)) return true;
+  if (known !== undefined && known.has(value.trim())) return true;
+  if (VALUE.test(value)) return true;
+  return !NOT_SECRET.has(name) && NAME.test(name);
+}
+
+/** The names of every variable in env that holds a credential, sorted. */
+export function secretVars(env: Readonly<Record<string, string | undefined>>, known?: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(env)) if (isSecretVar(k, v, known)) out.push(k);
+  return out.sort();
+}
