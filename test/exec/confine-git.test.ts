@@ -196,7 +196,12 @@ function setup(c: Case, contained: boolean): { sb: ExecSandbox; env: Record<stri
   const slot = sb.write(join(sb.home, ".config/downscope/slots/ro"), `${TOKEN}\n`, 0o600);
   const gh = sb.write(
     "fakebin/gh",
-    ["#!/bin/sh", "export GIT_AUTHOR_NAME=u GIT_AUTHOR_EMAIL=u@example.com GIT_COMMITTER_NAME=u GIT_COMMITTER_EMAIL=u@example.com", ...c.commands, "echo gh-done"].join("\n") + "\n",
+    [
+      "#!/bin/sh",
+      "export GIT_AUTHOR_NAME=u GIT_AUTHOR_EMAIL=u@example.com GIT_COMMITTER_NAME=u GIT_COMMITTER_EMAIL=u@example.com",
+      ...c.commands,
+      "echo gh-done",
+    ].join("\n") + "\n",
     0o755,
   );
   sb.userConfig(

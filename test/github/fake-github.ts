@@ -8,6 +8,7 @@
  * revokes on DELETE /installation/token; and records which token every other
  * request carried.
  */
+import { spawn } from "node:child_process";
 import { generateKeyPairSync, verify, type KeyObject } from "node:crypto";
 import { createServer as createHttp, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttps } from "node:https";
@@ -49,12 +50,20 @@ export interface FakeGithubOptions {
   installations: Record<number, Record<string, string>>;
   /** plain http instead of https (a loopback api_url). */
   plain?: boolean;
+  /** The port to listen on (default: any free one). */
+  port?: number;
   /** The fake's clock, in seconds (default: now). */
   now?: () => number;
   /** Lifetime of minted tokens in seconds (default 3600, as GitHub's). */
   lifetimeSeconds?: number;
   /** Answers for GraphQL/REST calls other than the app endpoints. */
   answer?: (req: ApiRecord, body: string) => unknown;
+  /**
+   * Serve git over smart HTTP (the real `git http-backend`) for
+   * /<owner>/<repo>.git/… from this directory, accepting only HTTP basic
+   * auth whose password is one of `tokens()`.
+   */
+  git?: { root: string; tokens: () => readonly string[] };
 }
 
 export function appKeys(): { privatePem: string; publicKey: KeyObject } {
@@ -152,6 +161,7 @@ export async function fakeGithub(dir: string, o: FakeGithubOptions): Promise<Fak
     return send(res, 200, o.answer?.(rec, body) ?? {});
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (o.git && /^\/[^/]+\/[^/]+\.git\//.test(req.url ?? "")) return serveGit(o.git, req, res, api);
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => handle(req, res, body));
@@ -164,9 +174,12 @@ export async function fakeGithub(dir: string, o: FakeGithubOptions): Promise<Fak
     caFile = tls.caFile;
     server = createHttps({ key: tls.key, cert: tls.cert }, listener);
   }
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port ?? 0, "127.0.0.1", resolve);
+  });
   const port = (server.address() as AddressInfo).port;
-  const host = `127.0.0.1:${port}`;
+  const host = port === 443 ? "127.0.0.1" : `127.0.0.1:${port}`;
   return {
     port,
     caFile,
@@ -212,3 +225,52 @@ services:
         permissions: { pull_requests: read, contents: read, metadata: read }
         repositories: from_command
 `;
+
+/** git's smart HTTP through the real `git http-backend` (a CGI program), behind basic auth. */
+function serveGit(
+  g: NonNullable<FakeGithubOptions["git"]>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  api: ApiRecord[],
+): void {
+  const auth = req.headers.authorization;
+  api.push({ method: req.method ?? "", url: req.url ?? "", authorization: auth });
+  const password = /^Basic (.+)$/.exec(auth ?? "")?.[1];
+  const pass = password === undefined ? undefined : Buffer.from(password, "base64").toString().split(":")[1];
+  if (pass === undefined || !g.tokens().includes(pass)) {
+    res.writeHead(401, { "www-authenticate": 'Basic realm="fake"' });
+    res.end();
+    return;
+  }
+  const url = new URL(req.url ?? "/", "http://x");
+  const cgi = spawn("git", ["http-backend"], {
+    env: {
+      PATH: "/usr/bin:/bin",
+      GIT_PROJECT_ROOT: g.root,
+      GIT_HTTP_EXPORT_ALL: "1",
+      REMOTE_USER: "x",
+      PATH_INFO: decodeURIComponent(url.pathname),
+      QUERY_STRING: url.search.slice(1),
+      REQUEST_METHOD: req.method ?? "GET",
+      CONTENT_TYPE: req.headers["content-type"] ?? "",
+    },
+    stdio: ["pipe", "pipe", "ignore"],
+  });
+  req.pipe(cgi.stdin);
+  let out = Buffer.alloc(0);
+  cgi.stdout.on("data", (c: Buffer) => (out = Buffer.concat([out, c])));
+  cgi.on("close", () => {
+    const end = out.indexOf("\r\n\r\n");
+    const head = out.subarray(0, end).toString().split("\r\n");
+    let status = 200;
+    const headers: Record<string, string> = {};
+    for (const line of head) {
+      const [k, ...v] = line.split(":");
+      if (k === undefined || v.length === 0) continue;
+      if (k.toLowerCase() === "status") status = Number.parseInt(v.join(":").trim(), 10);
+      else headers[k] = v.join(":").trim();
+    }
+    res.writeHead(status, headers);
+    res.end(out.subarray(end + 4));
+  });
+}
