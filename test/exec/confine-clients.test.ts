@@ -16,6 +16,7 @@
  * (control: not contained, the kubeconfig and token file hold it).
  */
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +25,7 @@ import { writeContainedState } from "../../src/protection/contained-state.js";
 import { requireTool as requireAws, startMoto, TOOL_PATH, type Moto } from "../aws/moto.js";
 import { execSandbox, runExec, type ExecSandbox } from "./helpers.js";
 import { fakeHttps, requireTool } from "./fake-https.js";
+import { selfSignedCert } from "../helpers/tls.js";
 
 const BASE = join(homedir(), ".cache", "downscope-confine-tests");
 const KUBE_TOKEN = "fake-kube-slot-token-7311";
@@ -89,6 +91,60 @@ ${binaryPath ? `    binary_path: ${binaryPath}\n` : ""}    token_slots: { viewer
     }
   });
 
+  it("kubectl apply -f k8s/ (a directory in the project) creates what it holds", async () => {
+    requireTool("kubectl", "install kubectl");
+    const root = execSandbox(BASE).root;
+    const { key, cert, caFile } = selfSignedCert(root, { cn: "127.0.0.1", altNames: "IP:127.0.0.1" });
+    const created: { url: string; auth: string | undefined; body: string }[] = [];
+    // Just enough of an API server for `apply`: discovery, a 404 for the object, then its creation.
+    const api = createHttpsServer({ key, cert }, (req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const url = (req.url ?? "").split("?")[0]!;
+        const json = (status: number, v: unknown) => {
+          res.writeHead(status, { "content-type": "application/json" });
+          res.end(JSON.stringify(v));
+        };
+        if (url === "/api") return json(200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] });
+        if (url === "/apis") return json(200, { kind: "APIGroupList", apiVersion: "v1", groups: [] });
+        if (url === "/api/v1")
+          return json(200, {
+            kind: "APIResourceList",
+            groupVersion: "v1",
+            resources: [
+              { name: "configmaps", singularName: "configmap", namespaced: true, kind: "ConfigMap", verbs: ["create", "get", "list", "patch"] },
+            ],
+          });
+        if (req.method === "GET") return json(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 });
+        if (req.method === "POST") {
+          created.push({ url, auth: req.headers.authorization, body });
+          return json(201, JSON.parse(body) as unknown);
+        }
+        return json(405, {});
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, "127.0.0.1", r));
+    try {
+      const { sb, env } = setup({ port: (api.address() as AddressInfo).port, caFile });
+      contain(sb);
+      sb.write("project/k8s/one.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: one }\ndata: { a: b }\n");
+      sb.write("project/k8s/two.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: two }\ndata: { c: d }\n");
+      const r = await runExec(["kubectl", "apply", "--validate=false", "-f", "k8s/"], { env, cwd: sb.project });
+      expect(r.code, r.stderr).toBe(0);
+      expect(created.map((c) => [c.url, c.auth])).toEqual([
+        ["/api/v1/namespaces/team-a/configmaps", `Bearer ${KUBE_TOKEN}`],
+        ["/api/v1/namespaces/team-a/configmaps", `Bearer ${KUBE_TOKEN}`],
+      ]);
+      expect(created.map((c) => (JSON.parse(c.body) as { metadata: { name: string } }).metadata.name).sort()).toEqual([
+        "one",
+        "two",
+      ]);
+    } finally {
+      await new Promise<void>((r) => api.close(() => r()));
+    }
+  });
+
   for (const contained of [true, false])
     it(`${contained ? "contained: no file of the namespace holds the token" : "control: not contained, the kubeconfig holds it"}`, async () => {
       const sb0 = execSandbox(BASE);
@@ -140,6 +196,19 @@ ${binaryPath ? `    binary_path: ${binaryPath}\n` : ""}`);
     const r = await runExec(["aws", "sts", "get-caller-identity"], { env, cwd: sb.project });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/assumed-role\/agent/);
+  });
+
+  it("aws s3 cp ./build s3://… --recursive, under a rule that allows it, uploads the project's files", async () => {
+    const { sb, env } = setup();
+    sb.write("project/build/index.html", "<p>hi</p>\n");
+    sb.write("project/build/app.js", "console.log(1)\n");
+    const mb = await runExec(["aws", "s3", "mb", "s3://site"], { env, cwd: sb.project });
+    expect(mb.code, mb.stderr).toBe(0);
+    const r = await runExec(["aws", "s3", "cp", "./build", "s3://site/", "--recursive"], { env, cwd: sb.project });
+    expect(r.code, r.stderr).toBe(0);
+    const ls = await runExec(["aws", "s3", "ls", "s3://site/"], { env, cwd: sb.project });
+    expect(ls.stdout).toMatch(/index\.html/);
+    expect(ls.stdout).toMatch(/app\.js/);
   });
 
   it("a probe in its place finds the session keys in no file of its namespace", async () => {
