@@ -18,6 +18,7 @@ import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:pa
 import { CredentialUnavailable, UsageError } from "../errors.js";
 import { SHIMS_MARKER } from "../paths.js";
 import { isInside } from "../policy/match.js";
+import { binaryIdentity, type Pin } from "./pins.js";
 
 export interface ResolveInput {
   binary: string;
@@ -26,7 +27,7 @@ export interface ResolveInput {
   home: string | undefined;
   /** From a trusted layer. */
   binaryPath?: string;
-  pin?: string;
+  pin?: Pin;
   /** Realpaths that are downscope itself (downscope-exec's entry and bundle). */
   selfPaths: readonly string[];
 }
@@ -133,13 +134,21 @@ export function resolveRealBinary(input: ResolveInput): Resolved {
     );
   const real = realpathOr(found) ?? found;
   if (input.pin !== undefined) {
-    // The pin is the path the look-up found when it was recorded. The same path
-    // passes even if its symlink now points at an upgraded release (Homebrew);
-    // so does another path to the same file.
-    const pinned = realpathOr(input.pin) ?? input.pin;
-    if (found !== input.pin && real !== pinned)
+    // The pin is the path the look-up found when it was recorded; another path to the same file passes too.
+    const pin = input.pin;
+    const pinned = realpathOr(pin.path) ?? pin.path;
+    if (found !== pin.path && real !== pinned)
       throw new CredentialUnavailable(
-        `${input.binary}: the ${input.binary} found on PATH (${found}) is not the pinned real binary (${input.pin}); no credential is handed to it. Remove ${found} from PATH, or run \`downscope shims install --repin\` yourself if it is the real one`,
+        `${input.binary}: the ${input.binary} found on PATH (${found}) is not the pinned real binary (${pin.path}); no credential is handed to it. Remove ${found} from PATH, or run \`downscope shims install --repin\` yourself if it is the real one`,
+      );
+    // The file it names must be the one pinned: an upgrade, or a replacement written by anyone who can
+    // write there, gets no credential until a person pins it again.
+    const now = binaryIdentity(pin.path);
+    if (pin.identity === undefined || now !== pin.identity)
+      throw new CredentialUnavailable(
+        pin.identity === undefined
+          ? `${input.binary}: the pin of ${pin.path} was recorded by an older downscope without the file's identity; no credential is handed to it until it is pinned again. Ask the user to run \`downscope shims install --repin\` in their own terminal`
+          : `${input.binary}: ${pin.path} changed since it was pinned (${now === undefined ? "it is gone" : "another file, size or modification time"}); no credential is handed to a binary that is not the one pinned. If the user upgraded it, they re-pin it in their own terminal with \`downscope shims install --repin\`; if not, someone replaced it: tell the user`,
       );
     return { path: found, how: "pinned" };
   }

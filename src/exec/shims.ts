@@ -154,8 +154,11 @@ export function installShims(opts: InstallShimsOptions): ShimsReport {
   });
   let changed = false;
   for (const name of wanted) {
-    if (pins.has(name) && !opts.repin) {
-      report.kept[name] = pins.get(name)!;
+    const pin = pins.get(name);
+    if (pin !== undefined && !opts.repin) {
+      report.kept[name] = pin.path;
+      // A pin from before version 2 gets the identity of what it names now (as a new pin would).
+      if (pin.identity === undefined) changed = true;
       continue;
     }
     const found = lookPath({ binary: name, path: opts.env.PATH, cwd: opts.cwd, home: opts.env.HOME, selfPaths: self });
@@ -169,7 +172,7 @@ export function installShims(opts: InstallShimsOptions): ShimsReport {
       report.refused[name] = found;
       continue;
     }
-    pins.set(name, found);
+    pins.set(name, { path: found });
     report.pinned[name] = found;
     changed = true;
   }

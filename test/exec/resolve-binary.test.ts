@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { binaryIdentity, type Pin } from "../../src/exec/pins.js";
 import { CredentialUnavailable, UsageError } from "../../src/errors.js";
 import { isSystemBinary, lookPath, resolveRealBinary } from "../../src/exec/resolve-binary.js";
 import { SHIMS_MARKER } from "../../src/paths.js";
@@ -12,6 +13,8 @@ function exe(path: string, text = "#!/bin/sh\necho real\n") {
   writeFileSync(path, text, { mode: 0o755 });
   return path;
 }
+
+const pinOf = (path: string): Pin => ({ path, identity: binaryIdentity(path)! });
 
 describe("lookPath", () => {
   it("skips a directory marked as shims", () => {
@@ -85,7 +88,7 @@ describe("resolveRealBinary and pins", () => {
         path: `.:${join(sb.root, "real")}`,
         cwd: sb.project,
         home: sb.home,
-        pin: real,
+        pin: pinOf(real),
         selfPaths: [],
       }),
     ).toThrow(CredentialUnavailable);
@@ -95,26 +98,50 @@ describe("resolveRealBinary and pins", () => {
         path: join(sb.root, "real"),
         cwd: sb.project,
         home: sb.home,
-        pin: real,
+        pin: pinOf(real),
         selfPaths: [],
       }),
     ).toEqual({ path: real, how: "pinned" });
     void evil;
   });
 
-  it("a pinned symlink that now points at an upgraded release still passes", () => {
+  /**
+   * Bypass: the real gh was a user-owned install (Homebrew, mise, ~/.local/bin);
+   * the agent's Write tool replaced it, and the next `gh pr list` ran the
+   * replacement outside the sandbox with the readonly token. Fix: a pin records
+   * the identity of the file (device, inode, size, mtime, ctime) and a changed
+   * one gets nothing until a person pins it again. Proves: a replaced binary, an
+   * upgraded release behind a pinned symlink and a pin from before identities
+   * are refused with how to re-pin; the same file passes.
+   */
+  it("refuses a pinned binary that changed since it was pinned, and says how to re-pin", () => {
+    const sb = execSandbox();
+    const gh = exe(join(sb.root, "local/bin/gh"));
+    const pin = pinOf(gh);
+    const resolve = (p: Pin) =>
+      resolveRealBinary({ binary: "gh", path: dirname(gh), cwd: sb.project, home: sb.home, pin: p, selfPaths: [] });
+    expect(resolve(pin).how).toBe("pinned");
+    writeFileSync(gh, "#!/bin/sh\necho replaced\n");
+    expect(() => resolve(pin)).toThrow(/changed since it was pinned.*downscope shims install --repin/);
+    expect(() => resolve({ path: gh })).toThrow(/older downscope.*--repin/);
+    expect(resolve(pinOf(gh)).how).toBe("pinned");
+  });
+
+  it("a pinned symlink that now points at an upgraded release is refused until re-pinned", () => {
     const sb = execSandbox();
     const v1 = exe(join(sb.root, "cellar/1/gh"));
-    const v2 = exe(join(sb.root, "cellar/2/gh"));
+    const v2 = exe(join(sb.root, "cellar/2/gh"), "#!/bin/sh\necho v2\n");
     const dir = join(sb.root, "brew/bin");
     mkdirSync(dir, { recursive: true });
-    symlinkSync(v1, join(dir, "gh"));
-    const pin = join(dir, "gh");
-    rmSync(pin);
-    symlinkSync(v2, pin);
-    expect(resolveRealBinary({ binary: "gh", path: dir, cwd: sb.project, home: sb.home, pin, selfPaths: [] }).how).toBe(
-      "pinned",
-    );
+    const link = join(dir, "gh");
+    symlinkSync(v1, link);
+    const pin = pinOf(link);
+    rmSync(link);
+    symlinkSync(v2, link);
+    const resolve = (p: Pin) =>
+      resolveRealBinary({ binary: "gh", path: dir, cwd: sb.project, home: sb.home, pin: p, selfPaths: [] });
+    expect(() => resolve(pin)).toThrow(/changed since it was pinned/);
+    expect(resolve(pinOf(link)).how).toBe("pinned");
   });
 
   it("without a pin, refuses a binary in the project, HOME or temp dirs and accepts a root-owned system one", () => {

@@ -35,7 +35,7 @@ describe("shims", () => {
     expect(lstatSync(join(dir, "gh")).mode & 0o777).toBe(0o755);
     expect(realpathSync(join(dir, "downscope-exec"))).toBe(realpathSync(EXEC_BIN));
     expect(r.stderr).toContain("x;rm: not a plain command name");
-    expect(readPins(sb.env).get("gh")).toBe(gh);
+    expect(readPins(sb.env).get("gh")?.path).toBe(gh);
     expect(r.stderr).toMatch(/vault: not found on PATH/);
     // A second install keeps the pin even if PATH now finds another gh first.
     const evil = join(sb.root, "evil");
@@ -44,7 +44,7 @@ describe("shims", () => {
       env: { ...sb.env, PATH: `${evil}:${sb.env.PATH}` },
       cwd: sb.project,
     });
-    expect(readPins(sb.env).get("gh")).toBe(gh);
+    expect(readPins(sb.env).get("gh")?.path).toBe(gh);
   });
 
   it("does not pin a binary inside the project (a cloned repo's ./gh on PATH)", async () => {
