@@ -91,7 +91,10 @@ export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefin
   const into = a.invocations.find(
     (inv) => CHANGE_DIR.has(inv.binary) && inv.args.some((x) => paths.hit(x, inv.dynamicArgs)?.relation !== undefined),
   );
-  if (into && a.invocations.some((inv) => inv !== into && !READERS.has(inv.binary) && !CHANGE_DIR.has(inv.binary))) {
+  // A shell running a `-c` string is not a writer itself: the commands in the string are judged on their own.
+  const writer = (inv: ShellInvocation) =>
+    inv !== into && !READERS.has(inv.binary) && !CHANGE_DIR.has(inv.binary) && !runsString(inv, a);
+  if (into && a.invocations.some(writer)) {
     const hit = into.args.map((x) => paths.hit(x, into.dynamicArgs)).find((h) => h !== undefined)!;
     return deny(selfDenyReason(`\`${clip(into.text)}\` followed by commands that may write there`, hit.p));
   }
@@ -122,6 +125,16 @@ function directories(a: ShellAnalysis, ctx: SelfContext): string[] {
   }
   return out;
 }
+
+/** A shell whose `-c` string the analysis read: its commands are invocations of their own. */
+function runsString(inv: ShellInvocation, a: ShellAnalysis): boolean {
+  if (!SHELLS.has(inv.binary) || !inv.args.some((x) => /^-[a-zA-Z]*c[a-zA-Z]*$/.test(x))) return false;
+  return (
+    a.invocations.some((other) => other !== inv && other.wrappers.includes(inv.binary)) || a.unresolved.length === 0
+  );
+}
+
+const SHELLS = new Set(["bash", "sh", "zsh", "dash", "ksh", "mksh", "ash"]);
 
 function deny(reason: string): Denial {
   return { decision: "deny", reason: reason.startsWith("downscope:") ? reason : `downscope: ${reason}` };

@@ -14,6 +14,7 @@
  * construct named; the hook decides what to do with it. Nothing here knows
  * about services or policies.
  */
+import { ARGV_WRAPPERS, splitWrapper } from "./wrappers.js";
 import { quote } from "./quote.js";
 import { forEachChild, parse, type Command, type SyntaxNode, type Word, type WordPart } from "unbash";
 
@@ -226,45 +227,12 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
           wrap(opts);
           continue;
         }
-        case "builtin":
-        case "nohup":
-          wrap(dropDashDash(rest));
-          continue;
-        case "exec":
-          wrap(skipOptions(rest, { "-a": true }));
-          continue;
-        case "time":
-          wrap(skipOptions(rest, { "-f": true, "-o": true, "--format": true, "--output": true }));
-          continue;
-        case "nice":
-          wrap(skipOptions(rest, { "-n": true, "--adjustment": true }, /^-\d+$/));
-          continue;
-        case "timeout": {
-          const after = skipOptions(rest, { "-s": true, "-k": true, "--signal": true, "--kill-after": true });
-          wrap(after.slice(1)); // the duration
-          continue;
-        }
-        case "stdbuf":
-          wrap(
-            skipOptions(rest, {
-              "-i": true,
-              "-o": true,
-              "-e": true,
-              "--input": true,
-              "--output": true,
-              "--error": true,
-            }),
-          );
-          continue;
         case "sudo": {
           const after = skipOptions(rest, SUDO_VALUE_FLAGS);
           const cmdAt = skipAssignments(after, f.pos, out.envChanges);
           wrap(cmdAt.words, cmdAt.assigns ? { assigns: true } : {});
           continue;
         }
-        case "doas":
-          wrap(skipOptions(rest, { "-u": true, "-C": true }));
-          continue;
         case "xargs": {
           const after = skipOptions(rest, XARGS_VALUE_FLAGS, /^-(i|e|l)/);
           if (after.length === 0) return emit(cmd, rest, f); // xargs alone runs echo
@@ -335,9 +303,11 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
           return;
         }
         case "script": {
-          // util-linux script(1): `script -c 'command' [file]` runs the string in a shell.
+          // util-linux script(1): `script -c 'command' [file]` runs the string in a shell;
+          // BSD/macOS script(1): `script [-aq] [-t time] [file [command ...]]` runs the argv after the file.
           emit(cmd, rest, f);
-          for (let i = 0; i < rest.length; i++) {
+          let i = 0;
+          for (; i < rest.length; i++) {
             const v = rest[i]!.value;
             if (v === "-c" || v === "--command" || (/^-[a-zA-Z]+$/.test(v) && v.endsWith("c"))) {
               const s = rest[i + 1];
@@ -345,8 +315,17 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
               return;
             }
             if (v.startsWith("--command=")) return nestedOrUnresolved(v.slice(10), rest[i]!.dynamic, "script -c", f);
+            if (v === "--") {
+              i++;
+              break;
+            }
+            if (!v.startsWith("-") || v === "-") break;
+            if (v === "-t" || v === "-T" || v === "-E" || v === "-I" || v === "-O" || v === "-B") i++;
           }
-          return;
+          const argv = dropDashDash(rest.slice(i + 1)); // after the typescript file
+          if (argv.length > 0) wrap(argv);
+          else return;
+          continue;
         }
         case "alias":
           emit(cmd, rest, f);
@@ -371,9 +350,28 @@ function analyzeInto(text: string, out: ShellAnalysis, scope: Scope): void {
           emit(cmd, rest, f);
           for (const a of rest) if (!a.value.startsWith("-")) out.envChanges.push({ name: a.value, pos: f.pos });
           return;
-        default:
+        default: {
           if (SHELLS.has(name)) return shell(cmd, rest, f);
-          return emit(cmd, rest, f);
+          const row = ARGV_WRAPPERS[name];
+          if (row === undefined) return emit(cmd, rest, f);
+          // A wrapper that runs its argv (src/shell/wrappers.ts): the command after its options.
+          const split = splitWrapper(
+            row,
+            rest.map((a) => a.value),
+          );
+          if (split.string !== undefined) {
+            emit(cmd, rest, f);
+            const s = rest[split.string.at];
+            if (s === undefined) return;
+            const text = split.string.afterEquals ? s.value.slice(s.value.indexOf("=") + 1) : s.value;
+            return nestedOrUnresolved(text, s.dynamic, `${name} -c`, f);
+          }
+          if (rest.slice(0, split.command).some((a) => a.dynamic))
+            return void unresolved(`${name} with a non-literal option`, f);
+          if (split.command >= rest.length) return emit(cmd, rest, f);
+          wrap(rest.slice(split.command));
+          continue;
+        }
       }
     }
   };

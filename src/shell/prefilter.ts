@@ -16,13 +16,16 @@
  * command is one the full analysis answers with nothing.
  */
 
+import { ARGV_WRAPPER_NAMES } from "./wrappers.js";
+
 const PLAIN = /^[A-Za-z0-9_\-./=:,+@%&|;<> \t\n~!#]*$/;
 
-// The analyzer's shells, wrappers and definitions (src/shell/analyze.ts), and downscope itself.
+// The analyzer's shells, wrappers and definitions (src/shell/analyze.ts, wrappers.ts), and downscope itself.
 export const RUNS_OTHERS: ReadonlySet<string> = new Set([
   ...["bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "busybox"],
   ...["eval", "source", ".", "exec", "command", "builtin", "alias", "trap", "function", "coproc"],
-  ...["env", "sudo", "doas", "su", "xargs", "find", "nohup", "time", "nice", "timeout", "stdbuf", "watch"],
+  ...["env", "sudo", "su", "xargs", "find", "watch", "script"],
+  ...ARGV_WRAPPER_NAMES,
   ...["export", "declare", "local", "readonly", "typeset", "unset"],
   ...["downscope", "downscope-exec", "downscope-exec.js", "downscope.js"],
 ]);

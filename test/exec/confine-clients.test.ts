@@ -113,10 +113,17 @@ ${binaryPath ? `    binary_path: ${binaryPath}\n` : ""}    token_slots: { viewer
             kind: "APIResourceList",
             groupVersion: "v1",
             resources: [
-              { name: "configmaps", singularName: "configmap", namespaced: true, kind: "ConfigMap", verbs: ["create", "get", "list", "patch"] },
+              {
+                name: "configmaps",
+                singularName: "configmap",
+                namespaced: true,
+                kind: "ConfigMap",
+                verbs: ["create", "get", "list", "patch"],
+              },
             ],
           });
-        if (req.method === "GET") return json(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 });
+        if (req.method === "GET")
+          return json(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 });
         if (req.method === "POST") {
           created.push({ url, auth: req.headers.authorization, body });
           return json(201, JSON.parse(body) as unknown);

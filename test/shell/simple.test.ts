@@ -17,9 +17,10 @@ import { analyzeSimple } from "../../src/shell/simple.js";
 import { TABLE } from "../hook/command-table.js";
 import { EVERYDAY } from "./everyday-corpus.js";
 
+/** Shells, wrappers and definitions: drawn one word in five, so that plain commands stay common as the list grows. */
+const RUNNERS = [...RUNS_OTHERS];
 const WORDS = [
   ...["gh", "aws", "kubectl", "gcloud", "jq", "cd", "ls", "git", "npm", "echo", "true", "make", "cat", "grep"],
-  ...[...RUNS_OTHERS],
   ...["if", "then", "fi", "for", "in", "do", "done", "while", "case", "esac", "select", "until", "elif", "else"],
   ...["/usr/bin/gh", "./gh", "bin/aws", "dir/", "/", ".", "..", "-", "--", "-x", "--limit", "5", "%1", "%", "@", "+x"],
   ...["a=1", "GH_TOKEN=x", "=x", "x=", "a==b", "--flag=v", "pr", "list", "repo", "delete", "s3", "get", "pods"],
@@ -46,7 +47,9 @@ function generated(n: number): string[] {
     for (let c = 0; c < commands; c++) {
       if (c > 0) parts.push(pick(OPS));
       const words = 1 + Math.floor(r() * 5);
-      parts.push(Array.from({ length: words }, () => pick(WORDS)).join(r() < 0.1 ? "  " : " "));
+      parts.push(
+        Array.from({ length: words }, () => (r() < 0.2 ? pick(RUNNERS) : pick(WORDS))).join(r() < 0.1 ? "  " : " "),
+      );
     }
     let text = parts.join(r() < 0.5 ? " " : "");
     if (r() < 0.05) text = ` ${text} `;
