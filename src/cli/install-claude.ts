@@ -254,6 +254,7 @@ export const install: Command = async (argv, io) => {
       settingsFile: file,
       exec: (contain.sandbox.excludedCommands as string[])[0]!.replace(/ \*$/, ""),
       denyRules: contain.denyRules,
+      keptOut: contain.keptOut,
     });
     io.stderr(
       `downscope: contained mode: Bash runs in Claude Code's sandbox; only \`${file}\`'s excluded downscope-exec call leaves it.\n` +
@@ -288,7 +289,12 @@ export const uninstall: Command = async (argv, io) => {
     if (reinstalled !== undefined) {
       const current = readSettingsText(text) ?? {};
       if (wasContained)
-        addContainment(reinstalled, { sandbox: current.sandbox as Obj, denyRules: contained.denyRules, preCreate: [] });
+        addContainment(reinstalled, {
+          sandbox: current.sandbox as Obj,
+          denyRules: contained.denyRules,
+          preCreate: [],
+          keptOut: [],
+        });
       addOurs(reinstalled, { mcp: text.includes("mcp__.*") });
       if (format(reinstalled, backup) === text) next = backup;
     }

@@ -25,7 +25,7 @@ async function slotVars(io: Io): Promise<string[]> {
     ),
   );
 }
-import { CREDENTIAL_ENV } from "../protection/secret-env.js";
+import { CREDENTIAL_ENV, secretVars } from "../protection/secret-env.js";
 
 /**
  * Contained mode: the credential variables are unset in the agent's shell too.
@@ -34,8 +34,7 @@ import { CREDENTIAL_ENV } from "../protection/secret-env.js";
  * line covers a sandbox that lacks the setting, and the shell's own children.
  */
 function unsetLine(io: Io, slots: readonly string[]): string {
-  const names = new Set<string>([...CREDENTIAL_ENV, ...slots]);
-  for (const k of Object.keys(io.env)) if (/^(GITHUB_TOKEN|GH_TOKEN)_/.test(k)) names.add(k);
+  const names = new Set<string>([...CREDENTIAL_ENV, ...slots, ...secretVars(io.env)]);
   return `unset ${[...names].sort().join(" ")}`;
 }
 

@@ -21,7 +21,7 @@ import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { CREDENTIAL_STORES, STORE_FILES } from "../protection/credential-stores.js";
 import { protectedPaths, slotsDir, trustKeyPath } from "../protection/protected-paths.js";
-import { CREDENTIAL_ENV } from "../protection/secret-env.js";
+import { CREDENTIAL_ENV, secretVars } from "../protection/secret-env.js";
 import { cacheHome, configHome, dataHome, runRoot, stateHome, type Env } from "../paths.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -40,6 +40,8 @@ export interface ContainSettings {
   denyRules: string[];
   /** Directories to create (empty, 0700) before the first session: a denyRead on a path created later misses commands already running. */
   preCreate: string[];
+  /** The variables removed from every sandboxed process. */
+  keptOut: string[];
 }
 
 export function containSettings(input: ContainInput): ContainSettings {
@@ -72,7 +74,9 @@ export function containSettings(input: ContainInput): ContainSettings {
     if (!p.path.startsWith("/nonexistent-project") && !writeDeny.has(p.path))
       writeDeny.set(p.path, isDirectory(p.path));
 
-  const envVars = [...new Set([...CREDENTIAL_ENV, ...input.slotVars])].sort().map((name) => ({ name, mode: "deny" }));
+  // Every credential variable of the installer's environment too, whatever its name (MY_GH_PAT).
+  const keptOut = [...new Set([...CREDENTIAL_ENV, ...input.slotVars, ...secretVars(input.env)])].sort();
+  const envVars = keptOut.map((name) => ({ name, mode: "deny" }));
   const rule = (kind: "Read" | "Edit", [p, dir]: [string, boolean]) =>
     `${kind}(${ruleSpelling(p, home)}${dir ? "/**" : ""})`;
   const sorted = (m: Map<string, boolean>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -96,6 +100,7 @@ export function containSettings(input: ContainInput): ContainSettings {
     },
     denyRules,
     preCreate,
+    keptOut,
   };
 }
 

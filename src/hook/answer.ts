@@ -17,7 +17,10 @@ import { containmentProblem } from "../contain/check.js";
 import { containedState } from "../protection/contained-state.js";
 import type { HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
-import { FILE_WRITE_TOOLS, mayTouchSelf, projectDir } from "./self-gate.js";
+import { FILE_READ_TOOL_NAMES, FILE_WRITE_TOOLS, mayReadSecrets, mayTouchSelf, projectDir } from "./self-gate.js";
+import { secretVars } from "../protection/secret-env.js";
+import { CREDENTIAL_ENV } from "../protection/secret-env.js";
+import type { ContainedState } from "../protection/contained-state.js";
 
 export interface AnswerOptions {
   env: Env;
@@ -40,10 +43,14 @@ export interface AnswerOptions {
 export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
   const cwd = payload.cwd && isAbsolute(payload.cwd) ? payload.cwd : opts.cwd;
   const isBash = payload.tool_name === "Bash";
-  // File tools: only writes to downscope's own files and hook settings are looked at (no policy, no parser).
-  if (FILE_WRITE_TOOLS.has(payload.tool_name)) {
-    const { decideFileWrite } = await import("./file-tools.js");
-    return decideFileWrite(payload.tool_name, payload.tool_input, opts.env, cwd);
+  // File tools: writes to protected places, writes outside the project when contained, reads of credentials.
+  if (FILE_WRITE_TOOLS.has(payload.tool_name) || FILE_READ_TOOL_NAMES.has(payload.tool_name)) {
+    const settings = await fileToolSettings(cwd, opts);
+    const { decideFileTool } = await import("./file-tools.js");
+    return decideFileTool(payload.tool_name, payload.tool_input, opts.env, cwd, {
+      contained: containedState(opts.env) !== undefined,
+      ...settings,
+    });
   }
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
   const command = payload.tool_input.command;
@@ -63,9 +70,21 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
     if (self !== undefined) return self;
   }
   const policy = await loadPolicy({ cwd, env: opts.env });
-  opts.onDeadline?.(settingsOf(policy).hookDeadlineMs);
+  const settings = settingsOf(policy);
+  opts.onDeadline?.(settings.hookDeadlineMs);
   opts.onPolicy?.(policy);
   if (isBash && typeof command !== "string") return { decision: "none" };
+  if (isBash) {
+    // Credentials: variables the sandbox does not keep out (contained), then the plain reads of credential
+    // stores and variables (every mode), before the fast path lets a command naming no service through.
+    const names = secretVars(opts.env);
+    if (contained) {
+      const unkept = names.filter((n) => !keptOut(contained).has(n));
+      if (unkept.length > 0) return unkeptDeny(unkept);
+    }
+    const reads = await readsAnswer(command as string, names, cwd, opts.env, settings);
+    if (reads !== undefined) return reads;
+  }
   // Fast path (proven against the full analysis in test/shell/prefilter.test.ts):
   // a plain command naming no service, shell or wrapper needs no parser.
   if (isBash && !mayInvolveService(command as string, serviceBinaries(policy))) return { decision: "none" };
@@ -74,6 +93,55 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
     shimsFromPathOnly: opts.shimsFromPathOnly === true,
     gatedApprovals: opts.gatedApprovals === true,
   });
+}
+
+/**
+ * The policy's file-tool settings. A policy that does not load leaves the
+ * built-in protections only: the agent must still be able to edit a broken
+ * project policy back into shape with the file tools.
+ */
+async function fileToolSettings(cwd: string, opts: AnswerOptions) {
+  try {
+    const policy = await loadPolicy({ cwd, env: opts.env });
+    opts.onPolicy?.(policy);
+    const s = settingsOf(policy);
+    return { protectReads: s.protectReads, allowReads: s.allowReads, containedWritable: s.containedWritable };
+  } catch {
+    return { protectReads: [], allowReads: [], containedWritable: [] };
+  }
+}
+
+/** The variables contained mode's install kept out of every sandboxed process. */
+function keptOut(state: ContainedState): ReadonlySet<string> {
+  return new Set([...(state.keptOut ?? CREDENTIAL_ENV)]);
+}
+
+function unkeptDeny(names: readonly string[]): HookResult {
+  return {
+    decision: "deny",
+    reason: `downscope: contained mode: ${names.join(", ")} ${names.length === 1 ? "holds" : "hold"} a credential and ${names.length === 1 ? "is" : "are"} not kept out of the sandbox, so any sandboxed process could read ${names.length === 1 ? "it" : "them"} from /proc/<pid>/environ. Every command is blocked until the user unexports ${names.length === 1 ? "it" : "them"} before starting Claude Code, or runs \`downscope install claude --contain\` again from that shell (which keeps every credential variable it finds out of the sandbox). Tell the user.`,
+  };
+}
+
+/** Reads of credential stores and credential variables by a Bash command (src/hook/credential-reads.ts). */
+async function readsAnswer(
+  command: string,
+  names: readonly string[],
+  cwd: string,
+  env: Env,
+  settings: ReturnType<typeof settingsOf>,
+): Promise<HookResult | undefined> {
+  const envGate = names.length > 0 && mayDumpEnv(command, names);
+  const fileGate = mayReadSecrets(command, settings.protectReads);
+  if (!envGate && !fileGate) return undefined;
+  const { answerReads } = await import("./service.js");
+  return answerReads(command, names, env, cwd, projectDir(env, cwd), settings);
+}
+
+/** Substring tests for decideEnvReads: a variable's name, a dump command, an environ file. */
+function mayDumpEnv(command: string, names: readonly string[]): boolean {
+  if (names.some((n) => command.includes(n))) return true;
+  return /(^|[\s;&|(`])(env|printenv|set|export|declare|typeset)(\s|$|[;&|)`])|environ/.test(command);
 }
 
 /** The home directory's absolute spelling also names protected paths (`/home/me/.config/…`). */

@@ -18,6 +18,9 @@ export const FILE_WRITE_TOOLS: ReadonlyMap<string, string> = new Map([
   ["NotebookEdit", "notebook_path"],
 ]);
 
+/** Claude Code's tools that read files (src/hook/file-tools.ts says which input fields name what they read). */
+export const FILE_READ_TOOL_NAMES: ReadonlySet<string> = new Set(["Read", "NotebookRead", "Grep", "Glob"]);
+
 /** The project an agent works in: Claude Code names it in CLAUDE_PROJECT_DIR for hooks. */
 export function projectDir(env: Env, cwd: string): string {
   const p = env.CLAUDE_PROJECT_DIR;
@@ -35,5 +38,24 @@ export const GATE = [
 export function mayTouchSelf(command: string, extra: readonly string[]): boolean {
   for (const g of GATE) if (command.includes(g)) return true;
   for (const g of extra) if (g !== "" && command.includes(g)) return true;
+  return false;
+}
+
+/**
+ * Strings without which a Bash command cannot name a credential store
+ * literally (src/hook/credential-reads.ts): the first component of each under
+ * the home, and the last of each path the policy protects.
+ */
+const READ_GATE = [
+  ...[".aws", ".config", ".kube", ".ssh", ".netrc", ".git-credentials", ".docker", ".npmrc", ".pypirc", ".cargo"],
+  ...[".azure", ".terraform.d", "_history", ".histfile", ".zhistory", ".local/share/fish", "downscope"],
+];
+
+export function mayReadSecrets(command: string, protectReads: readonly string[]): boolean {
+  for (const g of READ_GATE) if (command.includes(g)) return true;
+  for (const p of protectReads) {
+    const last = p.replace(/\/+$/, "").split("/").pop();
+    if (last !== undefined && last !== "" && last !== "~" && command.includes(last)) return true;
+  }
   return false;
 }

@@ -108,7 +108,7 @@ export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefin
  * of the command it is in: a false deny is a retyped command, a missed one is
  * downscope switched off.
  */
-function directories(a: ShellAnalysis, ctx: SelfContext): string[] {
+export function directories(a: ShellAnalysis, ctx: SelfContext): string[] {
   const home = ctx.env.HOME ?? "";
   const out = [ctx.cwd];
   let cwd = ctx.cwd;
@@ -225,7 +225,7 @@ interface Hit {
  * which also finds paths inside code strings and `--out=…` values. Globs are
  * matched against the locations and the directories above them.
  */
-class PathReader {
+export class PathReader {
   private readonly needles: { re: RegExp; p: ProtectedPath }[] = [];
   private readonly home: string;
   constructor(

@@ -19,6 +19,8 @@ import { analyzeSimple } from "../shell/simple.js";
 import { decideBash, decideMcp, type HookContext, type HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
 import { decideSelf } from "./self-protect.js";
+import { decideEnvReads, decideReads } from "./credential-reads.js";
+import { readProtected } from "./file-tools.js";
 
 export { auditEvent } from "../audit/event.js";
 
@@ -67,6 +69,25 @@ export async function answerSelf(
       reason: `downscope: cannot parse this command (${a.errors[0]}); write it in plain Bash syntax so it can be checked`,
     };
   return decideSelf(a, { env, cwd, project });
+}
+
+/**
+ * Reads of credential stores and credential variables (default mode's guard,
+ * src/hook/credential-reads.ts) for a command the cheap gate flagged.
+ */
+export async function answerReads(
+  command: string,
+  names: readonly string[],
+  env: Env,
+  cwd: string,
+  project: string,
+  settings: { protectReads: readonly string[]; allowReads: readonly string[] },
+): Promise<HookResult | undefined> {
+  const byEnv = decideEnvReads(command, names);
+  if (byEnv !== undefined) return byEnv;
+  const a = (await analyzer(command))(command);
+  if (a.errors.length > 0) return undefined; // left to the decision, which denies what it cannot parse when it matters
+  return decideReads(a, { env, cwd, project, list: readProtected(env, project, settings) });
 }
 
 /**

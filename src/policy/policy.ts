@@ -66,9 +66,15 @@ export function settingsOf(policy: Policy) {
   let unresolved: "ask" | "deny" = "ask";
   let deadline: number | undefined;
   let margin: number | undefined;
+  const protectReads: string[] = [];
+  const allowReads: string[] = [];
+  const containedWritable: string[] = [];
   for (const l of policy.layers) {
     const s = l.config.settings;
     if (!s) continue;
+    protectReads.push(...(s.protect_reads ?? []));
+    if (l.trusted) allowReads.push(...(s.allow_reads ?? []));
+    if (l.trusted) containedWritable.push(...(s.contained_writable ?? []));
     // Any layer may turn auto-approval off; none can turn it back on.
     if (s.auto_approve === false) autoApprove = false;
     if (l.trusted) for (const h of s.harmless_commands ?? []) harmless.add(h);
@@ -76,5 +82,14 @@ export function settingsOf(policy: Policy) {
     if (l.trusted && s.hook_deadline_ms !== undefined) deadline = s.hook_deadline_ms;
     if (l.trusted && s.cache_margin_seconds !== undefined) margin = s.cache_margin_seconds;
   }
-  return { autoApprove, harmless, unresolved, hookDeadlineMs: deadline, cacheMarginSeconds: margin };
+  return {
+    autoApprove,
+    harmless,
+    unresolved,
+    hookDeadlineMs: deadline,
+    cacheMarginSeconds: margin,
+    protectReads,
+    allowReads,
+    containedWritable,
+  };
 }

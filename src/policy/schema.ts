@@ -8,6 +8,7 @@
  * matchers) validates unchanged. Everything else is additive.
  */
 import { z } from "zod";
+import { neverPassed } from "../protection/unsafe-env.js";
 
 export const ACTIONS = ["allow", "deny", "review"] as const;
 export const ActionSchema = z
@@ -335,10 +336,15 @@ export const ServiceSchema = z
       .optional()
       .describe("Extra ambient credential variables to remove from the child's environment."),
     pass_env: z
-      .array(envName)
+      .array(
+        envName.refine((name) => !neverPassed(name), {
+          error: (i) =>
+            `${String(i.input)} can make the CLI print or send its credential, or load code into it; downscope never passes it. Remove it from pass_env`,
+        }),
+      )
       .optional()
       .describe(
-        "Variables downscope-exec would strip that the child may keep anyway (e.g. SSL_CERT_FILE for a private CA). Trusted layers only.",
+        "Variables downscope-exec would strip that the child may keep anyway: a private CA (SSL_CERT_FILE, SSL_CERT_DIR, REQUESTS_CA_BUNDLE, AWS_CA_BUNDLE, NODE_EXTRA_CA_CERTS), a proxy (HTTPS_PROXY, NO_PROXY, …), or in contained mode any variable of the agent's environment. Never one that loads code or prints the credential (GH_DEBUG, LD_PRELOAD, GIT_*, …). Trusted layers only.",
       ),
     value_flags: z
       .array(z.string().regex(/^-/))
@@ -480,6 +486,24 @@ export const SettingsSchema = z
         "Managed layer only (a root-owned /etc/downscope/config.yaml): let trust, install, uninstall, init and shims install run without a person confirming at a terminal, for provisioning scripts. Ignored in any other layer, since the agent could write those.",
       ),
     cache_margin_seconds: z.number().int().min(0).max(3600).optional(),
+    protect_reads: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Files or directories the agent may not read, besides the built-in credential stores: the hook denies the plain reads of them by Bash and by the Read, Grep and Glob tools. `~/` is the home; a relative path is the project's. Any layer (it only restricts).",
+      ),
+    allow_reads: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Built-in protected credential files the agent may read after all (e.g. ~/.npmrc with no token in it). Trusted layers only.",
+      ),
+    contained_writable: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        "Contained mode: paths outside the project the file tools may write (Claude Code's own memory files are always writable). Trusted layers only.",
+      ),
     audit: z
       .strictObject({
         enabled: z.boolean().optional(),

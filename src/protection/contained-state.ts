@@ -22,6 +22,13 @@ export interface ContainedState {
   exec: string;
   /** Permission rules install added to permissions.deny, removed again by uninstall. */
   denyRules: string[];
+  /**
+   * The variables install kept out of every sandboxed process
+   * (sandbox.credentials.envVars); a state from before this field: the
+   * built-in list. The hook denies Bash while another credential variable is
+   * present.
+   */
+  keptOut?: string[];
 }
 
 export const containedStatePath = (env: Env) => join(stateHome(env), "contained", "state.json");
