@@ -8,7 +8,7 @@
  * Claude Code settings and hooks: https://docs.claude.com/en/docs/claude-code/settings
  * (permissions.deny `Read(path)` rules keep the agent's own tools off a file).
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, UsageError, errorMessage } from "../errors.js";
@@ -21,6 +21,9 @@ import type { Policy } from "../policy/policy.js";
 import { auditKeyPath } from "../audit/log.js";
 import { auditSettingsOf } from "../audit/settings.js";
 import type { Command, Io } from "../io.js";
+import { readPins } from "../exec/pins.js";
+import { containedState } from "../protection/contained-state.js";
+import { CREDENTIAL_ENV, secretVars } from "../protection/secret-env.js";
 
 export type Level = "ok" | "warn" | "error";
 
@@ -34,19 +37,6 @@ export interface Finding {
 }
 
 import { SHIMS_MARKER } from "../paths.js";
-
-/** Environment variables that hold a credential the CLIs would use directly. */
-const AMBIENT_VARS = [
-  "GH_TOKEN",
-  "GITHUB_TOKEN",
-  "GH_ENTERPRISE_TOKEN",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_SESSION_TOKEN",
-  "GOOGLE_APPLICATION_CREDENTIALS",
-  "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
-  "GOOGLE_OAUTH_ACCESS_TOKEN",
-];
 
 /** Credential files an agent could read with its own file tools. */
 const CREDENTIAL_FILES = [
@@ -224,18 +214,45 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
   }
 
   // 4. What the agent could reach without downscope.
-  for (const v of AMBIENT_VARS)
-    if (env[v])
+  const contained = containedState(env);
+  const keptOut = new Set(contained?.keptOut ?? CREDENTIAL_ENV);
+  for (const v of secretVars(env)) {
+    if (contained && keptOut.has(v)) {
       out.push({
-        level: "warn",
+        level: "ok",
         check: "exposure",
-        message: `${v} is set in this environment: an agent started from here can use it directly, around downscope`,
-        fix: `unset ${v} before starting Claude Code (give downscope its credential through a slot instead)`,
+        message: `${v} holds a credential; the sandbox keeps it out of every command`,
       });
+      continue;
+    }
+    out.push(
+      contained
+        ? {
+            level: "error",
+            check: "exposure",
+            message: `${v} holds a credential and is not kept out of the sandbox: any sandboxed process could read it from /proc/<pid>/environ, so the hook denies every Bash command while it is set`,
+            fix: `unset ${v} before starting Claude Code, or run \`downscope install claude --contain\` again from this shell (it keeps out every credential variable it finds)`,
+          }
+        : {
+            level: "warn",
+            check: "exposure",
+            message: `${v} holds a credential and is set in this environment: an agent started from here can use it around downscope (the hook denies only the plain spellings, like echo $${v})`,
+            fix: `unset ${v} before starting Claude Code (give downscope its credential through a slot instead), or run contained`,
+          },
+    );
+  }
   const denied = deniedReads(settings.map((s) => s.json));
   for (const f of CREDENTIAL_FILES) {
     const path = expandHome(f, env);
     if (!readable(path)) continue;
+    if (contained) {
+      out.push({
+        level: "ok",
+        check: "exposure",
+        message: `${f} exists; the sandbox hides it from every command and the file tools`,
+      });
+      continue;
+    }
     if (denied.some((d) => d === f || expandHome(d, env) === path)) {
       out.push({ level: "ok", check: "exposure", message: `${f} exists and Claude Code settings deny reading it` });
       continue;
@@ -243,10 +260,11 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
     out.push({
       level: "warn",
       check: "exposure",
-      message: `${f} is readable: the agent can read the credential in it with its file tools or cat`,
-      fix: `add "Read(${f})" to permissions.deny in ~/.claude/settings.json and run Claude Code sandboxed (or move the file out of reach)`,
+      message: `${f} is readable: the hook denies the plain reads of it (cat, the Read tool), but a program the agent writes can still read it`,
+      fix: `run Claude Code contained (downscope install claude --contain), or move the file out of reach`,
     });
   }
+  out.push(...writablePins(env, contained !== undefined));
   // 5. Containment: is the agent inside Claude Code's sandbox, and which roads are still open?
   out.push(...(await checkContainment(io, projectRoot)));
   return out;
@@ -644,6 +662,56 @@ async function checkContainment(io: Pick<Io, "env" | "cwd">, projectRoot: string
       message: `contained: Bash runs in Claude Code's sandbox (${state.settingsFile}); credentials are reached only through ${state.exec}`,
     });
   return out;
+}
+
+/**
+ * A pinned binary (or the directory it sits in) the user can write: anyone
+ * running as the user — an agent with a file tool — could replace the file
+ * that runs outside the sandbox with a credential. downscope-exec refuses a
+ * changed binary (its pin records the file's identity); this says where that
+ * could happen.
+ */
+export function writablePins(env: Env, contained: boolean): Finding[] {
+  const out: Finding[] = [];
+  let pins: ReadonlyMap<string, { path: string }>;
+  try {
+    pins = readPins(env);
+  } catch (e) {
+    return [{ level: "error", check: "pins", message: errorMessage(e), fix: "downscope shims install --repin" }];
+  }
+  for (const [name, pin] of pins) {
+    let real: string;
+    try {
+      real = realpathSync(pin.path);
+    } catch {
+      out.push({
+        level: "error",
+        check: "pins",
+        message: `${name}: the pinned ${pin.path} is gone`,
+        fix: "downscope shims install --repin",
+      });
+      continue;
+    }
+    const writable = [real, dirname(real)].find((p) => userWritable(p));
+    if (writable === undefined) continue;
+    out.push({
+      level: "warn",
+      check: "pins",
+      message: `${name}: the pinned ${real} ${writable === real ? "is" : "sits in a directory that is"} writable by you, so anything running as you could replace it; downscope-exec then refuses it (the pin records the file's identity) until you re-pin${contained ? "" : ", and in default mode the agent can write there"}`,
+      fix: `install ${name} where only root can write (a system package), or accept re-pinning after each upgrade with \`downscope shims install --repin\``,
+    });
+  }
+  return out;
+}
+
+function userWritable(p: string): boolean {
+  try {
+    accessSync(p, constants.W_OK);
+    // root can write anywhere: only count files and directories root does not own.
+    return process.getuid?.() !== 0 || statSync(p).uid !== 0;
+  } catch {
+    return false;
+  }
 }
 
 function onPath(tool: string, env: Env): boolean {

@@ -62,7 +62,7 @@ describe("downscope doctor", () => {
     expect(d.has("ok", "binary", `gh: real binary ${join(realDir, "gh")}`)).toBe(true);
     expect(d.has("error", "binary", "aws: the real binary is not found")).toBe(true);
     expect(d.has("warn", "shims", "no directory with the downscope shims")).toBe(true);
-    expect(d.has("warn", "exposure", "GH_TOKEN is set")).toBe(true);
+    expect(d.has("warn", "exposure", "GH_TOKEN holds a credential and is set")).toBe(true);
     expect(d.has("warn", "exposure", "~/.aws/credentials is readable")).toBe(true);
     expect(d.has("warn", "audit", "audit.jsonl is accessible to other users (mode 644)")).toBe(true);
     for (const f of d.out.findings.filter((f) => f.level !== "ok")) expect(f.fix, f.message).toBeTruthy();
@@ -203,5 +203,57 @@ services:
     expect((await doctor(sb, sb.env)).has("warn", "source", "is readable by other users")).toBe(true);
     chmodSync(key, 0o600);
     expect((await doctor(sb, sb.env)).has("ok", "source", `the GitHub App private key ${key} is readable`)).toBe(true);
+  });
+});
+
+/**
+ * Issue 20: doctor said nothing about credential variables under unknown
+ * names, and warned that ~/.aws/credentials was readable in a contained
+ * session, where the sandbox hides it (a false alarm). Proves: every
+ * credential variable is listed (by name, never value), as kept out or not
+ * when contained; the stores the sandbox hides are reported as hidden; a
+ * pinned binary the user can write is reported.
+ */
+describe("doctor, credential variables and contained mode", () => {
+  it("lists credential variables of any name, and reports hidden stores as hidden when contained", async () => {
+    const sb = sandbox();
+    sb.write(join(sb.home, ".aws/credentials"), "[default]\n");
+    const { writeContainedState } = await import("../../src/protection/contained-state.js");
+    writeContainedState(sb.env, {
+      version: 1,
+      settingsFile: join(sb.home, ".claude/settings.json"),
+      exec: "/usr/bin/node /x/downscope-exec.js",
+      denyRules: [],
+      keptOut: ["GH_TOKEN"],
+    });
+    const env = { ...sb.env, MY_GH_PAT: "ghp_cccccccccccccccccccccccccccccccccccc", GH_TOKEN: "fake-kept" };
+    const r = await runCli(["doctor", "--json"], { env, cwd: sb.project });
+    const findings = (JSON.parse(r.stdout) as { findings: { level: string; check: string; message: string }[] })
+      .findings;
+    const has = (level: string, text: string) =>
+      findings.some((f) => f.level === level && f.check === "exposure" && f.message.includes(text));
+    expect(has("error", "MY_GH_PAT holds a credential and is not kept out of the sandbox")).toBe(true);
+    expect(has("ok", "GH_TOKEN holds a credential; the sandbox keeps it out")).toBe(true);
+    expect(has("ok", "~/.aws/credentials exists; the sandbox hides it")).toBe(true);
+    expect(findings.some((f) => f.message.includes("~/.aws/credentials is readable"))).toBe(false);
+    expect(r.stdout).not.toContain("ghp_ccc");
+  });
+
+  it("reports a pinned binary the user can write", async () => {
+    const { writablePins } = await import("../../src/cli/doctor.js");
+    const { writePins } = await import("../../src/exec/pins.js");
+    const sb = sandbox();
+    const gh = sb.write(join(sb.home, ".local/bin/gh"), "#!/bin/sh\n", 0o755);
+    writePins(sb.env, new Map([["gh", gh]]));
+    // As root every file is writable: the check counts only what root does not own, which a test file is not.
+    if (process.getuid?.() === 0) {
+      const { chownSync } = await import("node:fs");
+      chownSync(gh, 1000, 1000);
+    }
+    expect(
+      writablePins(sb.env, true)
+        .map((x) => x.message)
+        .join("\n"),
+    ).toMatch(/gh: the pinned .* is writable by you/);
   });
 });
