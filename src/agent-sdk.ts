@@ -55,5 +55,12 @@ export function downscopeHook(opts: DownscopeHookOptions = {}): HookCallback {
 
 /** `options.hooks` for query(): the downscope callback on Bash and every MCP tool. */
 export function downscopeHooks(opts: DownscopeHookOptions = {}): Partial<Record<HookEvent, HookCallbackMatcher[]>> {
-  return { PreToolUse: [{ matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit|mcp__.*", hooks: [downscopeHook(opts)] }] };
+  return {
+    PreToolUse: [
+      {
+        matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit|Read|NotebookRead|Grep|Glob|mcp__.*",
+        hooks: [downscopeHook(opts)],
+      },
+    ],
+  };
 }

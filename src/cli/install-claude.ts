@@ -37,8 +37,8 @@ import {
 import type { Command, Io } from "../io.js";
 import { ensureShims } from "./shims.js";
 
-/** The PreToolUse matcher: Bash, the file-writing tools, and MCP tools when the policy has MCP services. */
-export const HOOK_MATCHER = "Bash|Write|Edit|MultiEdit|NotebookEdit";
+/** The PreToolUse matcher: Bash, the file tools (writes and reads), and MCP tools when the policy has MCP services. */
+export const HOOK_MATCHER = "Bash|Write|Edit|MultiEdit|NotebookEdit|Read|NotebookRead|Grep|Glob";
 export const HOOK_MATCHER_MCP = `${HOOK_MATCHER}|mcp__.*`;
 
 /** Seconds Claude Code waits for the hook; the hook's own deadline (4 s by default) fires first. */
@@ -133,10 +133,13 @@ export function addOurs(settings: Obj, opts: { mcp: boolean; contain?: ContainSe
   const pre = Array.isArray(hooks.PreToolUse) ? hooks.PreToolUse : (hooks.PreToolUse = []);
   pre.push({
     matcher: opts.mcp ? HOOK_MATCHER_MCP : HOOK_MATCHER,
-    hooks: [{ type: "command", command: cmds.hook, timeout: HOOK_TIMEOUT_SECONDS }],
+    // onFailure "block": a hook that crashes or times out blocks the call (Claude Code runs it otherwise).
+    hooks: [{ type: "command", command: cmds.hook, timeout: HOOK_TIMEOUT_SECONDS, onFailure: "block" }],
   });
   const start = Array.isArray(hooks.SessionStart) ? hooks.SessionStart : (hooks.SessionStart = []);
-  start.push({ hooks: [{ type: "command", command: cmds.sessionStart, timeout: HOOK_TIMEOUT_SECONDS }] });
+  start.push({
+    hooks: [{ type: "command", command: cmds.sessionStart, timeout: HOOK_TIMEOUT_SECONDS, onFailure: "block" }],
+  });
 }
 
 /** The sandbox settings and permission rules of contained mode (src/contain/settings.ts). */

@@ -38,10 +38,18 @@ describe("downscope install claude", () => {
       hooks: [{ type: "command", command: "my-linter" }],
     });
     expect(installed.hooks.PreToolUse[1]).toEqual({
-      matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit",
-      hooks: [{ type: "command", command: expect.stringMatching(/bin\/downscope\.js hook \|\| exit 2$/), timeout: 10 }],
+      matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit|Read|NotebookRead|Grep|Glob",
+      hooks: [
+        {
+          type: "command",
+          command: expect.stringMatching(/bin\/downscope\.js hook \|\| exit 2$/),
+          timeout: 10,
+          onFailure: "block",
+        },
+      ],
     });
     expect(installed.hooks.SessionStart[0].hooks[0].command).toMatch(/bin\/downscope\.js session-start$/);
+    expect(installed.hooks.SessionStart[0].hooks[0].onFailure).toBe("block");
     expect(readFileSync(`${file}.downscope-backup`, "utf8")).toBe(EXISTING);
     // idempotent
     const once = readFileSync(file, "utf8");
@@ -80,7 +88,9 @@ describe("downscope install claude", () => {
     );
     await cli(sb, "install", "claude", "--scope", "project");
     const s = JSON.parse(readFileSync(join(sb.project, ".claude/settings.json"), "utf8"));
-    expect(s.hooks.PreToolUse[0].matcher).toBe("Bash|Write|Edit|MultiEdit|NotebookEdit|mcp__.*");
+    expect(s.hooks.PreToolUse[0].matcher).toBe(
+      "Bash|Write|Edit|MultiEdit|NotebookEdit|Read|NotebookRead|Grep|Glob|mcp__.*",
+    );
   });
 
   it("--dry-run prints a diff and writes nothing", async () => {
@@ -88,7 +98,9 @@ describe("downscope install claude", () => {
     const file = sb.write(join(sb.project, ".claude/settings.json"), EXISTING);
     const r = await cli(sb, "install", "claude", "--scope", "project", "--dry-run");
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^\+ +"matcher": "Bash\|Write\|Edit\|MultiEdit\|NotebookEdit",$/m);
+    expect(r.stdout).toMatch(
+      /^\+ +"matcher": "Bash\|Write\|Edit\|MultiEdit\|NotebookEdit\|Read\|NotebookRead\|Grep\|Glob",$/m,
+    );
     expect(r.stdout).toMatch(/^ +"model": "opus",$/m);
     expect(readFileSync(file, "utf8")).toBe(EXISTING);
     expect(existsSync(`${file}.downscope-backup`)).toBe(false);

@@ -74,7 +74,7 @@ describe("install claude --contain", () => {
         "Edit(./.claude/settings.json)",
       ]),
     );
-    expect(s.hooks.PreToolUse[0].matcher).toBe("Bash|Write|Edit|MultiEdit|NotebookEdit");
+    expect(s.hooks.PreToolUse[0].matcher).toBe("Bash|Write|Edit|MultiEdit|NotebookEdit|Read|NotebookRead|Grep|Glob");
     // Directories denied for reading exist before the first session (a denyRead on a path made later misses running commands).
     expect(statSync(join(h, ".aws")).isDirectory()).toBe(true);
     expect(containedState(sb.env)?.settingsFile).toBe(settings);

@@ -55,7 +55,9 @@ describe("Agent SDK PreToolUse callback", () => {
 
   it("downscopeHooks() wires it on Bash and MCP tools", () => {
     const h = downscopeHooks();
-    expect(h.PreToolUse?.[0]?.matcher).toBe("Bash|Write|Edit|MultiEdit|NotebookEdit|mcp__.*");
+    expect(h.PreToolUse?.[0]?.matcher).toBe(
+      "Bash|Write|Edit|MultiEdit|NotebookEdit|Read|NotebookRead|Grep|Glob|mcp__.*",
+    );
     expect(h.PreToolUse?.[0]?.hooks).toHaveLength(1);
   });
 });
