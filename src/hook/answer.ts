@@ -18,7 +18,7 @@ import { containedState } from "../protection/contained-state.js";
 import type { HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
 import { FILE_READ_TOOL_NAMES, FILE_WRITE_TOOLS, mayReadSecrets, mayTouchSelf, projectDir } from "./self-gate.js";
-import { secretVars } from "../protection/secret-env.js";
+import { isAgentSessionVar, secretVars } from "../protection/secret-env.js";
 import { CREDENTIAL_ENV } from "../protection/secret-env.js";
 import type { ContainedState } from "../protection/contained-state.js";
 
@@ -79,7 +79,7 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
     // stores and variables (every mode), before the fast path lets a command naming no service through.
     const names = secretVars(opts.env);
     if (contained) {
-      const unkept = names.filter((n) => !keptOut(contained).has(n));
+      const unkept = names.filter((n) => !keptOut(contained).has(n) && !isAgentSessionVar(n));
       if (unkept.length > 0) return unkeptDeny(unkept);
     }
     const reads = await readsAnswer(command as string, names, cwd, opts.env, settings);

@@ -37,8 +37,9 @@ export const CREDENTIAL_ENV = [
   ...["AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN"],
   ...["GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "CLOUDSDK_AUTH_ACCESS_TOKEN", "KUBECONFIG"],
   ...["NPM_TOKEN", "DOCKER_AUTH_CONFIG", "AZURE_CLIENT_SECRET"],
-  // Claude Code's own credentials for its model API: sandboxed commands never need them.
-  ...["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"],
+  // Claude Code's own credentials (its model API; 2.1.328 gives its hooks a messaging token): sandboxed
+  // commands never need them.
+  ...["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "CLAUDE_CODE_MESSAGING_TOKEN"],
 ] as const;
 
 const KNOWN = new Set<string>(CREDENTIAL_ENV);
@@ -65,6 +66,15 @@ export function isSecretVar(name: string, value: string | undefined, known?: Rea
   if (VALUE.test(value)) return true;
   return !NOT_SECRET.has(name) && NAME.test(name);
 }
+
+/**
+ * Claude Code's own session variables (`CLAUDE_CODE_*`): set by Claude Code
+ * for its hooks, which start after the sandbox settings were written, so a new
+ * one cannot have been kept out in advance. Whether a command sees one is
+ * Claude Code's choice; the known secret ones are kept out
+ * (CREDENTIAL_ENV), and the hook does not block a session for a new one.
+ */
+export const isAgentSessionVar = (name: string): boolean => name.startsWith("CLAUDE_CODE_");
 
 /** The names of every variable in env that holds a credential, sorted. */
 export function secretVars(env: Readonly<Record<string, string | undefined>>, known?: ReadonlySet<string>): string[] {
