@@ -1,7 +1,8 @@
 /**
  * The dependency direction of docs/architecture.md, enforced:
  *   cli → hook | exec | mcp → policy, credentials;  shell and policy are pure cores;
- *   nothing imports cli/ (except the Io type);  credentials/ is reached only
+ *   nothing imports cli/;  protection/ is a leaf;  contain/ and hook/ import
+ *   each other only for the void check;  credentials/ is reached only
  *   from exec/, mcp/ and cli/ (the composition root: credential-process,
  *   cache clear, install aws) — never from the hook, shell, policy or audit;
  *   no import cycles.
@@ -52,6 +53,21 @@ describe("architecture", () => {
           violations.push(`${f} imports ${dep}: ${from}/ is a pure core`);
         if (to === "credentials" && !["exec", "mcp", "credentials", "cli"].includes(from))
           violations.push(`${f} imports ${dep}: only exec/, mcp/ and cli/ reach credentials/`);
+        if (
+          from === "protection" &&
+          to !== "protection" &&
+          !["paths.ts", "package-root.ts", "private-store.ts"].includes(dep)
+        )
+          violations.push(
+            `${f} imports ${dep}: protection/ is a leaf (paths.ts, package-root.ts and private-store.ts only)`,
+          );
+        if (
+          (from === "hook" && to === "contain" && dep !== "contain/check.ts") ||
+          (from === "contain" && to === "hook")
+        )
+          violations.push(`${f} imports ${dep}: contain/ and hook/ share only through protection/`);
+        if ((from === "exec" && to === "contain") || (from === "policy" && to === "contain"))
+          violations.push(`${f} imports ${dep}: exec/ and policy/ never reach contain/ (install-time settings)`);
       }
     }
     expect(violations).toEqual([]);
