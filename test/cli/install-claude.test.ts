@@ -39,9 +39,24 @@ describe("downscope install claude", () => {
     });
     expect(installed.hooks.PreToolUse[1]).toEqual({
       matcher: "Bash|Write|Edit|MultiEdit|NotebookEdit",
-      hooks: [{ type: "command", command: expect.stringMatching(/bin\/downscope\.js hook \|\| exit 2$/), timeout: 10 }],
+      hooks: [
+        {
+          type: "command",
+          command: expect.stringMatching(/bin\/downscope\.js hook \|\| exit 2$/),
+          timeout: 10,
+          // A crash or a timeout of the hook blocks the tool (without it, Claude Code runs it).
+          onFailure: "block",
+        },
+      ],
     });
-    expect(installed.hooks.SessionStart[0].hooks[0].command).toMatch(/bin\/downscope\.js session-start$/);
+    expect(installed.hooks.SessionStart[0].hooks).toEqual([
+      {
+        type: "command",
+        command: expect.stringMatching(/bin\/downscope\.js session-start \|\| exit 2$/),
+        timeout: 10,
+        onFailure: "block",
+      },
+    ]);
     expect(readFileSync(`${file}.downscope-backup`, "utf8")).toBe(EXISTING);
     // idempotent
     const once = readFileSync(file, "utf8");
