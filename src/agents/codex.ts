@@ -34,7 +34,6 @@
  * .codex/ is a directory the agent can edit.
  */
 import { join } from "node:path";
-import { sha256, toHex } from "../sha256.js";
 import { quote } from "../shell/quote.js";
 import {
   guardedCommand,
@@ -122,7 +121,11 @@ function str(s: string): string {
 
 /** The trust record's value: `sha256:<hex>` of the canonical identity (codex-rs/config fingerprint.rs). */
 export function codexTrustedHash(command: string): string {
-  return `sha256:${toHex(sha256(canonicalJson(codexHookIdentity(command))))}`;
+  // node:crypto loaded here, not at the top: the hook's bundles read this file's locations only.
+  const { createHash } = process.getBuiltinModule("node:crypto");
+  return `sha256:${createHash("sha256")
+    .update(canonicalJson(codexHookIdentity(command)))
+    .digest("hex")}`;
 }
 
 export function codexBlock(doc: Obj, ctx: EntryContext): string {

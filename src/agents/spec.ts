@@ -167,3 +167,22 @@ export interface InstallSpec {
 
 /** The marker downscope's text blocks and files start with; uninstall removes exactly what it marks. */
 export const MARK = "downscope:";
+
+/**
+ * Every protected location of the agents in `agents`, absolute: the
+ * project's first (a relative `.claude/settings.json` names the project's
+ * file), then each config directory's (the one the agent's variable names,
+ * and the default one).
+ */
+export function agentProtectedFiles(
+  agents: readonly AgentFiles[],
+  env: Env,
+  project: string,
+): { path: string; what: string }[] {
+  const out: { path: string; what: string }[] = [];
+  for (const a of agents) for (const f of a.protect.project) out.push({ path: join(project, f.path), what: f.what });
+  for (const a of agents)
+    for (const dir of configDirs(a, env))
+      for (const f of a.protect.user) out.push({ path: join(dir, f.path), what: f.what });
+  return out;
+}

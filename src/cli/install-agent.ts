@@ -50,7 +50,6 @@ import type { Command, Io } from "./io.js";
 import { ensureShims } from "./shims.js";
 import { lineDiff } from "./unified-diff.js";
 
-
 /**
  * What an agent adds to the driver beyond its entries (Claude Code's
  * `--contain`): extra flags, and steps around the write.

@@ -16,8 +16,8 @@ import { mayInvolveService } from "../shell/prefilter.js";
 import { containmentProblem } from "../contain/check.js";
 import { containedState } from "../contain/state.js";
 import type { HookResult } from "./decide.js";
-import type { HookPayload } from "./protocol.js";
-import { FILE_WRITE_TOOLS, mayTouchSelf, projectDir } from "./self-gate.js";
+import { PATCH_TOOL, type HookPayload } from "./protocol.js";
+import { AGENT_DIR_VARS, FILE_WRITE_TOOLS, mayTouchSelf, projectDir } from "./self-gate.js";
 
 export interface AnswerOptions {
   env: Env;
@@ -40,6 +40,19 @@ export interface AnswerOptions {
 export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
   const cwd = payload.cwd && isAbsolute(payload.cwd) ? payload.cwd : opts.cwd;
   const isBash = payload.tool_name === "Bash";
+  // A patch (Codex CLI's and OpenCode's apply_patch, src/hook/apply-patch.ts): every file it touches is a write.
+  if (payload.tool_name === PATCH_TOOL) {
+    const files = payload.tool_input.file_paths;
+    if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === "string" && f !== ""))
+      return { decision: "deny", reason: "downscope: a patch that names no file cannot be checked, so it is blocked" };
+    const { decideFileWrite } = await import("./protected-paths.js");
+    for (const f of files as string[]) {
+      const a = decideFileWrite("Write", { file_path: f }, opts.env, cwd);
+      if (a.decision === "deny")
+        return { decision: "deny", reason: a.reason.replace(/\bWrite of /, "the patch's change to ") };
+    }
+    return { decision: "none" };
+  }
   // File tools: only writes to downscope's own files and hook settings are looked at (no policy, no parser).
   if (FILE_WRITE_TOOLS.has(payload.tool_name)) {
     const { decideFileWrite } = await import("./protected-paths.js");
@@ -76,7 +89,16 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
   });
 }
 
-/** The home directory's absolute spelling also names protected paths (`/home/me/.config/…`). */
+/**
+ * The home directory's absolute spelling also names protected paths
+ * (`/home/me/.config/…`), and so does an agent's config directory moved
+ * elsewhere by its variable (CODEX_HOME=/opt/codex).
+ */
 function selfGateExtra(env: Env): string[] {
-  return env.HOME ? [env.HOME] : [];
+  const out = env.HOME ? [env.HOME] : [];
+  for (const v of AGENT_DIR_VARS) {
+    const d = env[v];
+    if (d !== undefined && isAbsolute(d) && d !== "/") out.push(d);
+  }
+  return out;
 }
