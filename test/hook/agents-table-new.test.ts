@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-explicit-any -- recorded JSON of external protocols */
+/* eslint-disable @typescript-eslint/no-explicit-any -- recorded JSON of external protocols */
 /**
  * The command table (test/hook/command-table.ts) through the Codex CLI,
  * Copilot CLI, OpenCode and pi adapters, as test/hook/agents-table.test.ts
