@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- parsed TOML and JSON of the agents' files */
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed TOML and JSON of the agents' files */
 /**
  * `downscope install codex|copilot|opencode|pi` and `uninstall`, through the
  * one driver (src/cli/install-agent.ts): the contract every agent keeps — a
