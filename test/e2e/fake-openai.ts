@@ -10,7 +10,7 @@
  * offers no tools (OpenCode's title of a session) gets text. Every request
  * body is recorded, so a test reads what the model was told.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface ToolCall {
@@ -71,7 +71,7 @@ export async function startFakeOpenAI(calls: ToolCall[]): Promise<FakeOpenAI> {
   };
 }
 
-function responses(res: import("node:http").ServerResponse, call: ToolCall | undefined, n: number) {
+function responses(res: ServerResponse, call: ToolCall | undefined, n: number) {
   res.writeHead(200, { "content-type": "text/event-stream" });
   const ev = (o: any) => res.write(`event: ${o.type}\ndata: ${JSON.stringify(o)}\n\n`);
   ev({ type: "response.created", response: { id: `resp_${n}` } });
@@ -104,7 +104,7 @@ function responses(res: import("node:http").ServerResponse, call: ToolCall | und
   res.end();
 }
 
-function chat(res: import("node:http").ServerResponse, call: ToolCall | undefined, n: number, model: string) {
+function chat(res: ServerResponse, call: ToolCall | undefined, n: number, model: string) {
   res.writeHead(200, { "content-type": "text/event-stream" });
   const chunk = (delta: any, finish: string | null, extra: any = {}) =>
     res.write(
