@@ -13,7 +13,8 @@
  * always answers JSON with exit 0; `|| { …; exit 2; }` turns a crash of node
  * itself into a deny too. The timeout (milliseconds) sits above the hook's
  * own deadline (4 s): a timed-out hook lets the tool run in Gemini CLI, which
- * has no setting to make it block.
+ * has no setting to make it block, so the hook starts under coreutils
+ * `timeout` where there is one (killed at 8 s, then the deny and exit 2).
  *
  * Protected besides settings.json: policies/ (Gemini CLI's policy engine
  * rules, which can allow tools without confirmation).
@@ -21,7 +22,16 @@
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
 import { quote } from "../shell/quote.js";
-import { homeOf, isObj, type AgentFiles, type InstallSpec, type Json, type Obj } from "./spec.js";
+import {
+  guardedCommand,
+  homeOf,
+  isObj,
+  type AgentFiles,
+  type EntryContext,
+  type InstallSpec,
+  type Json,
+  type Obj,
+} from "./spec.js";
 
 /** Milliseconds Gemini CLI waits for the hook. */
 export const GEMINI_HOOK_TIMEOUT_MS = 10_000;
@@ -48,12 +58,17 @@ export const GEMINI: AgentFiles = {
   },
 };
 
-export function geminiHookCommand(bin: string): string {
+export function geminiHookCommand(ctx: Pick<EntryContext, "bin" | "watchdog">): string {
   const deny = JSON.stringify({
     decision: "deny",
     reason: "downscope: the hook could not run, so the tool call is blocked. Run `downscope doctor`.",
   });
-  return `${quote(bin)} hook --agent gemini || { printf '%s\\n' ${quote(deny)}; exit 2; }`;
+  return guardedCommand(
+    `${quote(ctx.bin)} hook --agent gemini`,
+    ctx,
+    GEMINI_HOOK_TIMEOUT_MS / 1000 - 2,
+    `printf '%s\\n' ${quote(deny)}`,
+  );
 }
 
 export const isGeminiEntry = (h: Json): boolean =>
@@ -78,7 +93,7 @@ export function removeGemini(settings: Obj): boolean {
   return true;
 }
 
-export function addGemini(settings: Obj, ctx: { bin: string; file: string }): void {
+export function addGemini(settings: Obj, ctx: Pick<EntryContext, "bin" | "file" | "watchdog">): void {
   removeGemini(settings);
   if (settings.hooks === undefined) settings.hooks = {};
   const hooks = settings.hooks;
@@ -92,7 +107,7 @@ export function addGemini(settings: Obj, ctx: { bin: string; file: string }): vo
       {
         name: "downscope",
         type: "command",
-        command: geminiHookCommand(ctx.bin),
+        command: geminiHookCommand(ctx),
         timeout: GEMINI_HOOK_TIMEOUT_MS,
         description: "downscope: least-privilege credentials per command (deny / ask / rewrite to downscope-exec)",
       },
