@@ -40,7 +40,7 @@ async function decide(sb: Sandbox, protocol: HookProtocol, patch: string) {
     return await answerPayload(payload, { env, cwd: sb.project });
   } catch (e) {
     // The hook's top-level catch answers an unreadable input with a deny (src/cli/hook.ts).
-    if (isPayloadError(e)) return { decision: "deny" as const, reason: (e).message };
+    if (isPayloadError(e)) return { decision: "deny" as const, reason: e.message };
     throw e;
   }
 }
