@@ -154,7 +154,9 @@ describe("Claude Code plugin files", () => {
     expect(plugin).toMatchObject({ name: "downscope", version: pkg.version });
     const hooks = JSON.parse(readFileSync(join(root, "hooks", "hooks.json"), "utf8")).hooks;
     expect(hooks.PreToolUse[0].hooks[0].command).toBe('node "${CLAUDE_PLUGIN_ROOT}/bin/downscope.js" hook || exit 2');
-    expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start$/);
+    expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start \|\| exit 2$/);
+    // The plugin's entries fail closed as install's do.
+    for (const event of ["PreToolUse", "SessionStart"]) expect(hooks[event][0].hooks[0].onFailure).toBe("block");
   });
 });
 
