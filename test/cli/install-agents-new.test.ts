@@ -202,3 +202,33 @@ describe("the config-directory variables of Claude Code and Gemini CLI", () => {
     expect(existsSync(join(sb.home, ".gemini/settings.json"))).toBe(false);
   });
 });
+
+/*
+ * Bypass: Codex CLI and Copilot CLI run a call whose hook exits 1 (Codex) or
+ * times out (both); node failing to start is such an exit. Fix: the installed
+ * command turns any failure into exit 2 with the agent's deny (Codex: the
+ * reason on stderr; Copilot: the JSON deny). Proves: the exact command
+ * install wrote, run through sh as the agent runs it, with node unrunnable,
+ * blocks in the agent's terms.
+ */
+describe("the installed command fails closed when node cannot run it", () => {
+  it("Codex CLI: exit 2 with the reason on stderr", async () => {
+    const sb = sandbox();
+    await cli(sb, {}, "install", "codex");
+    const doc = parse(readFileSync(join(sb.home, ".codex/config.toml"), "utf8")) as any;
+    const command: string = doc.hooks.PreToolUse[0].hooks[0].command;
+    const r = spawnSync("/bin/sh", ["-c", command], { input: "{}", env: { PATH: "/nonexistent" }, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("the hook could not run, so the tool call is blocked");
+  });
+
+  it("Copilot CLI: exit 2 and a JSON deny", async () => {
+    const sb = sandbox();
+    await cli(sb, {}, "install", "copilot");
+    const command: string = JSON.parse(readFileSync(join(sb.home, ".copilot/settings.json"), "utf8")).hooks
+      .preToolUse[0].bash;
+    const r = spawnSync("/bin/sh", ["-c", command], { input: "{}", env: { PATH: "/nonexistent" }, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ permissionDecision: "deny" });
+  });
+});
