@@ -23,8 +23,9 @@ rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
 //  - the hook is three files: hook.cjs answers commands that name no service
 //    (src/shell/prefilter.ts); hook-service.cjs, with the decision and the
 //    audit trail, loads for the others; shell.cjs, the parser, only for those
-//    that are not plain (src/shell/simple.ts); hook-cursor.cjs and
-//    hook-gemini.cjs, the other agents' protocols, only with --agent;
+//    that are not plain (src/shell/simple.ts); hook-cursor.cjs,
+//    hook-gemini.cjs, hook-codex.cjs, hook-copilot.cjs and hook-plugin.cjs
+//    (OpenCode, pi), the other agents' protocols, only with --agent;
 //  - the YAML parser and zod, needed only when a policy file is not in the
 //    compiled-config cache, live in policy-parse.cjs, loaded on demand;
 //  - the cloud SDKs stay external: they load from node_modules only on the
@@ -78,6 +79,9 @@ const serviceOutside = [
 const agentsOutside = [
   outside("../hook/agents/cursor.js", "/src/cli/hook.ts", "./hook-cursor.cjs"),
   outside("../hook/agents/gemini.js", "/src/cli/hook.ts", "./hook-gemini.cjs"),
+  outside("../hook/agents/codex.js", "/src/cli/hook.ts", "./hook-codex.cjs"),
+  outside("../hook/agents/copilot.js", "/src/cli/hook.ts", "./hook-copilot.cjs"),
+  outside("../hook/agents/plugin.js", "/src/cli/hook.ts", "./hook-plugin.cjs"),
 ];
 // The gh and kubectl channels read YAML only when the user has a gh config or a kubeconfig.
 const yamlOutside = outside("yaml", "/src/exec/channels/", "./yaml.cjs");
@@ -96,6 +100,9 @@ await Promise.all([
   build({ ...cjs, entryPoints: { "hook-cursor": "src/hook/agents/cursor.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-files": "src/hook/file-tools.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-gemini": "src/hook/agents/gemini.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { "hook-codex": "src/hook/agents/codex.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { "hook-copilot": "src/hook/agents/copilot.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { "hook-plugin": "src/hook/agents/plugin.ts" }, outdir: "dist" }),
   build({
     ...cjs,
     entryPoints: { "hook-service": "src/hook/service.ts" },

@@ -55,11 +55,11 @@ describe("architecture", () => {
           violations.push(`${f} imports ${dep}: only exec/, mcp/ and cli/ reach credentials/`);
         if (
           from === "protection" &&
-          to !== "protection" &&
+          !["protection", "agents"].includes(to) &&
           !["paths.ts", "package-root.ts", "private-store.ts"].includes(dep)
         )
           violations.push(
-            `${f} imports ${dep}: protection/ is a leaf (paths.ts, package-root.ts and private-store.ts only)`,
+            `${f} imports ${dep}: protection/ is a leaf (paths.ts, package-root.ts, private-store.ts and the agents' table only)`,
           );
         if (
           (from === "hook" && to === "contain" && dep !== "contain/check.ts") ||

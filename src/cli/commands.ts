@@ -51,19 +51,21 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./schema.js")).schema,
   },
   install: {
-    summary: "install downscope into a client (claude, cursor, gemini, aws, mcp)",
-    usage: "downscope install <claude|cursor|gemini|aws|mcp> [options]",
+    summary:
+      "install downscope into an agent (claude, codex, pi, gemini, opencode, copilot, cursor), aws or an MCP client",
+    usage: "downscope install <claude|codex|pi|gemini|opencode|copilot|cursor|aws|mcp> [options]",
     load: async () => (await import("./install.js")).install,
   },
   uninstall: {
     summary: "remove exactly what install added",
-    usage: "downscope uninstall <claude|cursor|gemini|aws|mcp> [options]",
+    usage: "downscope uninstall <claude|codex|pi|gemini|opencode|copilot|cursor|aws|mcp> [options]",
     load: async () => (await import("./install.js")).uninstall,
   },
   hook: {
-    summary: "PreToolUse hook (Claude Code; --agent cursor|gemini): payload on stdin, decision JSON on stdout",
+    summary:
+      "PreToolUse hook (Claude Code; --agent cursor|gemini|codex|opencode|copilot|pi): payload on stdin, decision JSON on stdout",
     usage:
-      "downscope hook [--agent cursor|gemini]  (DOWNSCOPE_HOOK_DEADLINE_MS overrides settings.hook_deadline_ms)\n" +
+      "downscope hook [--agent cursor|gemini|codex|opencode|copilot|pi]  (DOWNSCOPE_HOOK_DEADLINE_MS overrides settings.hook_deadline_ms)\n" +
       "  Claude Code by default (always exit 0); see docs/agents.md for each agent's answers and exit codes",
     // If the hook module itself cannot load, still answer deny (a crash would let the command run).
     load: () =>

@@ -19,17 +19,21 @@ import { findProjectConfig, loadPolicy, readConfigText } from "../policy/load.js
 import { parseConfig } from "../policy/parse.js";
 import type { Policy } from "../policy/policy.js";
 import { auditKeyPath } from "../audit/log.js";
+import { CURSOR } from "../agents/cursor.js";
+import { GEMINI } from "../agents/gemini.js";
+import { configDir } from "../agents/spec.js";
 import { auditSettingsOf } from "../audit/settings.js";
 import type { Command, Io } from "../io.js";
 import { readPins } from "../exec/pins.js";
 import { containedState } from "../protection/contained-state.js";
 import { CREDENTIAL_ENV, secretVars } from "../protection/secret-env.js";
+import { agentFindings, claudeFailOpen, claudeUserSettings } from "./doctor-agents.js";
 
 export type Level = "ok" | "warn" | "error";
 
 export interface Finding {
   level: Level;
-  /** Short name of the check: hook, session-start, cursor, gemini, shims, binary, source, trust, lint, exposure. */
+  /** Short name of the check: hook, session-start, cursor, gemini, codex, copilot, opencode, pi, shims, binary, source, trust, lint, exposure. */
   check: string;
   message: string;
   /** One line that fixes it (a command or an edit). */
@@ -79,7 +83,7 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
   const projectConfig = findProjectConfig(io.cwd, env);
   const projectRoot = projectConfig !== undefined ? dirname(dirname(projectConfig)) : io.cwd;
   const settingsFiles = [
-    join(env.HOME ?? "", ".claude", "settings.json"),
+    claudeUserSettings(env),
     join(projectRoot, ".claude", "settings.json"),
     join(projectRoot, ".claude", "settings.local.json"),
   ];
@@ -126,8 +130,11 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
         },
   );
 
+  out.push(...claudeFailOpen(settingsFiles));
+
   // 1b. The other agents' hooks, where their settings exist (docs/agents.md).
   out.push(...otherAgents(env, projectRoot));
+  out.push(...(await agentFindings(env)));
 
   // 2. Policy, trust, lint.
   let policy: Policy | undefined;
@@ -440,9 +447,8 @@ function readSettings(file: string): { json?: Json; error?: string } {
  */
 function otherAgents(env: Env, projectRoot: string): Finding[] {
   const out: Finding[] = [];
-  const home = env.HOME ?? "";
   const deadline = Number(env.DOWNSCOPE_HOOK_DEADLINE_MS) || 4000;
-  for (const file of [join(home, ".cursor", "hooks.json"), join(projectRoot, ".cursor", "hooks.json")]) {
+  for (const file of [join(configDir(CURSOR, env), "hooks.json"), join(projectRoot, ".cursor", "hooks.json")]) {
     const hooks = obj(obj(readSettings(file).json)?.hooks);
     const ours = (event: string) =>
       (Array.isArray(hooks?.[event]) ? (hooks[event] as unknown[]) : [])
@@ -487,7 +493,7 @@ function otherAgents(env: Env, projectRoot: string): Finding[] {
           },
     );
   }
-  for (const file of [join(home, ".gemini", "settings.json"), join(projectRoot, ".gemini", "settings.json")]) {
+  for (const file of [join(configDir(GEMINI, env), "settings.json"), join(projectRoot, ".gemini", "settings.json")]) {
     const groups = obj(obj(readSettings(file).json)?.hooks)?.BeforeTool;
     const ours = (Array.isArray(groups) ? groups : [])
       .flatMap((g) => (Array.isArray(obj(g)?.hooks) ? (obj(g)!.hooks as unknown[]) : []))

@@ -1,5 +1,5 @@
 /**
- * `downscope hook [--agent cursor|gemini]`: the PreToolUse hook. Payload on
+ * `downscope hook [--agent cursor|gemini|codex|opencode|copilot|pi]`: the PreToolUse hook. Payload on
  * stdin, answer on stdout. Claude Code by default (nothing at all when no
  * service is involved, exit 0 always); `--agent` picks another agent's
  * protocol (src/hook/agents/), a thin adapter over the same decision.
@@ -18,16 +18,25 @@ import type { Command, Io } from "../io.js";
 
 export const DEFAULT_HOOK_DEADLINE_MS = 4000;
 
-export const AGENTS = ["cursor", "gemini"] as const;
+export const AGENTS = ["cursor", "gemini", "codex", "opencode", "copilot", "pi"] as const;
 export type Agent = (typeof AGENTS)[number];
 
-/** The protocol named by `--agent` (loaded only then: Claude Code's hook path stays as it was). */
+/** Each agent's protocol, loaded only when named: Claude Code's hook path stays as it was. */
+const PROTOCOLS: Record<Agent, () => Promise<HookProtocol>> = {
+  cursor: async () => (await import("../hook/agents/cursor.js")).cursorProtocol,
+  gemini: async () => (await import("../hook/agents/gemini.js")).geminiProtocol,
+  codex: async () => (await import("../hook/agents/codex.js")).codexProtocol,
+  copilot: async () => (await import("../hook/agents/copilot.js")).copilotProtocol,
+  opencode: async () => (await import("../hook/agents/plugin.js")).opencodeProtocol,
+  pi: async () => (await import("../hook/agents/plugin.js")).piProtocol,
+};
+
+/** The protocol named by `--agent`. */
 export async function protocolFor(argv: readonly string[]): Promise<HookProtocol> {
   if (argv.length === 0) return claudeProtocol;
   const agent = argv[0] === "--agent" ? argv[1] : argv[0]?.startsWith("--agent=") ? argv[0].slice(8) : undefined;
   const rest = argv[0] === "--agent" ? argv.slice(2) : argv.slice(1);
-  if (agent === "cursor" && rest.length === 0) return (await import("../hook/agents/cursor.js")).cursorProtocol;
-  if (agent === "gemini" && rest.length === 0) return (await import("../hook/agents/gemini.js")).geminiProtocol;
+  if (agent !== undefined && rest.length === 0 && Object.hasOwn(PROTOCOLS, agent)) return PROTOCOLS[agent as Agent]();
   if (agent === "claude" && rest.length === 0) return claudeProtocol;
   throw new UsageForHook(
     `usage: downscope hook [--agent claude|${AGENTS.join("|")}] (got ${JSON.stringify(argv.join(" "))}); fix the hook command in the agent's settings (\`downscope install <agent>\` writes it)`,

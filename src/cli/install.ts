@@ -1,32 +1,32 @@
 /**
- * `downscope install <target>` / `downscope uninstall <target>`: each target
- * lives in its own module (install-claude.ts, install-cursor.ts,
- * install-gemini.ts, install-aws.ts, install-mcp.ts)
- * and is imported only when named.
+ * `downscope install <target>` / `downscope uninstall <target>`: every agent
+ * of src/agents/ through the one driver (src/cli/install-agent.ts; Claude
+ * Code's --contain through src/cli/install-contain.ts), plus `aws`
+ * (install-aws.ts) and `mcp` (install-mcp.ts). Each is imported only when
+ * named.
  *
  * Installing and uninstalling change what the agent may do, so a person
  * confirms at the terminal after seeing the target's own `--dry-run` diff
  * (src/cli/confirm.ts); `--dry-run` itself asks nothing and changes nothing.
  */
+import { INSTALLS } from "../agents/index.js";
 import { UsageError } from "../errors.js";
 import { confirmByPerson, dropYes } from "./confirm.js";
 import type { Command, Io } from "../io.js";
 
 type Target = { summary: string; load: () => Promise<{ install: Command; uninstall: Command }> };
 
+async function agentCommands(target: string): Promise<{ install: Command; uninstall: Command }> {
+  const { installFor, uninstallFor, installSpecOf } = await import("./install-agent.js");
+  const spec = installSpecOf(target)!;
+  const ext = target === "claude" ? (await import("./install-contain.js")).claudeExtension : undefined;
+  return { install: installFor(spec, ext), uninstall: uninstallFor(spec, ext) };
+}
+
 export const INSTALL_TARGETS: Record<string, Target> = {
-  claude: {
-    summary: "Claude Code hooks (PreToolUse, SessionStart) in settings.json",
-    load: () => import("./install-claude.js"),
-  },
-  cursor: {
-    summary: "Cursor hooks (beforeShellExecution, beforeMCPExecution, preToolUse) in hooks.json",
-    load: () => import("./install-cursor.js"),
-  },
-  gemini: {
-    summary: "Gemini CLI BeforeTool hook in settings.json",
-    load: () => import("./install-gemini.js"),
-  },
+  ...Object.fromEntries(
+    INSTALLS.map((s) => [s.files.target, { summary: s.summary, load: () => agentCommands(s.files.target) }]),
+  ),
   mcp: {
     summary:
       "route an MCP server (Claude Code, Claude Desktop, Cursor, Gemini CLI, VS Code) through downscope mcp-proxy",

@@ -16,8 +16,18 @@ hook(process.argv.slice(3), io).then(
       io.stdout(`${JSON.stringify({ permission: "deny", user_message: reason, agent_message: reason })}\n`);
       process.exit(2);
     }
-    if (agent.includes("gemini")) io.stdout(`${JSON.stringify({ decision: "deny", reason })}\n`);
-    else io.stdout(`${JSON.stringify(denyOutput(failureReason(e, io)))}\n`);
+    if (agent.includes("gemini") || /opencode|\bpi\b/.test(agent))
+      io.stdout(`${JSON.stringify({ decision: "deny", reason })}\n`);
+    else if (agent.includes("copilot"))
+      io.stdout(`${JSON.stringify({ permissionDecision: "deny", permissionDecisionReason: reason })}\n`);
+    else {
+      // Claude Code's answer, which Codex CLI reads too; Codex also blocks on exit 2 with the reason on stderr.
+      io.stdout(`${JSON.stringify(denyOutput(reason))}\n`);
+      if (agent.includes("codex")) {
+        io.stderr(`${reason}\n`);
+        process.exit(2);
+      }
+    }
     process.exit(0);
   },
 );

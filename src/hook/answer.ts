@@ -16,10 +16,16 @@ import { mayInvolveService } from "../shell/prefilter.js";
 import { containmentProblem } from "../contain/check.js";
 import { containedState } from "../protection/contained-state.js";
 import type { HookResult } from "./decide.js";
-import type { HookPayload } from "./protocol.js";
-import { FILE_READ_TOOL_NAMES, FILE_WRITE_TOOLS, mayReadSecrets, mayTouchSelf, projectDir } from "./self-gate.js";
-import { isAgentSessionVar, secretVars } from "../protection/secret-env.js";
-import { CREDENTIAL_ENV } from "../protection/secret-env.js";
+import { PATCH_TOOL, type HookPayload } from "./protocol.js";
+import {
+  AGENT_DIR_VARS,
+  FILE_READ_TOOL_NAMES,
+  FILE_WRITE_TOOLS,
+  mayReadSecrets,
+  mayTouchSelf,
+  projectDir,
+} from "./self-gate.js";
+import { CREDENTIAL_ENV, isAgentSessionVar, secretVars } from "../protection/secret-env.js";
 import type { ContainedState } from "../protection/contained-state.js";
 
 export interface AnswerOptions {
@@ -43,6 +49,21 @@ export interface AnswerOptions {
 export async function answerPayload(payload: HookPayload, opts: AnswerOptions): Promise<HookResult> {
   const cwd = payload.cwd && isAbsolute(payload.cwd) ? payload.cwd : opts.cwd;
   const isBash = payload.tool_name === "Bash";
+  // A patch (Codex CLI's and OpenCode's apply_patch, src/hook/apply-patch.ts): every file it touches is a write.
+  if (payload.tool_name === PATCH_TOOL) {
+    const files = payload.tool_input.file_paths;
+    if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === "string" && f !== ""))
+      return { decision: "deny", reason: "downscope: a patch that names no file cannot be checked, so it is blocked" };
+    const settings = await fileToolSettings(cwd, opts);
+    const { decideFileTool } = await import("./file-tools.js");
+    const contained = containedState(opts.env) !== undefined;
+    for (const f of files as string[]) {
+      const a = decideFileTool("Write", { file_path: f }, opts.env, cwd, { contained, ...settings });
+      if (a.decision === "deny")
+        return { decision: "deny", reason: a.reason.replace(/\bWrite of /, "the patch's change to ") };
+    }
+    return { decision: "none" };
+  }
   // File tools: writes to protected places, writes outside the project when contained, reads of credentials.
   if (FILE_WRITE_TOOLS.has(payload.tool_name) || FILE_READ_TOOL_NAMES.has(payload.tool_name)) {
     const settings = await fileToolSettings(cwd, opts);
@@ -144,7 +165,16 @@ function mayDumpEnv(command: string, names: readonly string[]): boolean {
   return /(^|[\s;&|(`])(env|printenv|set|export|declare|typeset)(\s|$|[;&|)`])|environ/.test(command);
 }
 
-/** The home directory's absolute spelling also names protected paths (`/home/me/.config/…`). */
+/**
+ * The home directory's absolute spelling also names protected paths
+ * (`/home/me/.config/…`), and so does an agent's config directory moved
+ * elsewhere by its variable (CODEX_HOME=/opt/codex).
+ */
 function selfGateExtra(env: Env): string[] {
-  return env.HOME ? [env.HOME] : [];
+  const out = env.HOME ? [env.HOME] : [];
+  for (const v of AGENT_DIR_VARS) {
+    const d = env[v];
+    if (d !== undefined && isAbsolute(d) && d !== "/") out.push(d);
+  }
+  return out;
 }

@@ -27,6 +27,14 @@ export interface HookPayload {
   agent_event?: string;
 }
 
+/**
+ * The name adapters give a patch tool (Codex CLI's and OpenCode's
+ * apply_patch; src/hook/apply-patch.ts reads the paths out of the patch),
+ * with `tool_input.file_paths`: every path the patch adds, changes, moves or
+ * deletes. src/hook/answer.ts checks each as a file write.
+ */
+export const PATCH_TOOL = "ApplyPatch";
+
 /** Bad hook input. Matched by name too: each agent's adapter is its own bundle with its own copy of this class. */
 export class PayloadError extends Error {
   override name = "PayloadError";

@@ -26,11 +26,26 @@ export function projectDir(env: Env, cwd: string): string {
   const p = env.CLAUDE_PROJECT_DIR;
   return p && isAbsolute(p) ? p : cwd;
 }
+/**
+ * The variables that move an agent's config directory (src/agents/: each
+ * agent's configVar; test/hook/agents-files.test.ts keeps the two lists
+ * equal): a command naming the directory they point at by its absolute path
+ * passes the gate through their values.
+ */
+export const AGENT_DIR_VARS = [
+  ...["CLAUDE_CONFIG_DIR", "GEMINI_CLI_HOME", "CODEX_HOME", "OPENCODE_CONFIG_DIR", "COPILOT_HOME"],
+  "PI_CODING_AGENT_DIR",
+];
+
 /** Strings without which a command cannot name downscope or a protected path literally. */
 export const GATE = [
   ...["downscope", ".claude", ".config", ".local", ".cache", ".aws", "/etc", "HOME", "~", "../", "session-env"],
-  // The other agents' hook and MCP files (docs/agents.md), and the project's .mcp.json.
-  ...[".cursor", ".gemini", ".vscode", "claude_desktop_config", ".mcp.json"],
+  // The other agents' hook, plugin and settings files (src/agents/; test/hook/agents-files.test.ts checks that
+  // every one is named here), the MCP clients' files and the project's .mcp.json.
+  ...[".cursor", ".gemini", ".codex", ".opencode", "opencode.json", ".copilot", ".github", ".pi"],
+  ...[".vscode", "claude_desktop_config", ".mcp.json"],
+  // The agents' config directories by their variables (`cp x $CLAUDE_CONFIG_DIR/settings.json`).
+  ...AGENT_DIR_VARS,
   // Removals of a directory above them by a relative name (`rm -rf .` in the project, `cd ~ && rm -rf .config`).
   ...["rm ", "rmdir", "unlink", "shred", "trash"],
 ];

@@ -22,6 +22,7 @@ import { basename, isAbsolute, resolve } from "node:path";
 import type { Env } from "../paths.js";
 import type { ShellAnalysis, ShellInvocation } from "../shell/analyze.js";
 import { inside, protectedPaths, selfDenyReason, type ProtectedPath } from "../protection/protected-paths.js";
+import { AGENT_DIR_VARS } from "./self-gate.js";
 
 /** downscope subcommands the agent may run: they read, print or decide, and change nothing of downscope's. */
 const READ_ONLY_SUBCOMMANDS = new Set([
@@ -294,6 +295,13 @@ export class PathReader {
       if (w === "~" || w.startsWith("~/")) w = this.home + w.slice(1);
       w = w.replaceAll("${HOME}", this.home).replaceAll("$HOME", this.home);
     }
+    // An agent's config directory by its variable (`rm $CODEX_HOME/config.toml`), when the hook knows its value.
+    if (w.includes("$"))
+      for (const v of AGENT_DIR_VARS) {
+        const d = this.ctx.env[v];
+        if (d !== undefined && d.startsWith("/"))
+          w = w.replace(new RegExp(`\\$\\{${v}\\}|\\$${v}(?![A-Za-z0-9_])`, "g"), d);
+      }
     return w;
   }
 

@@ -26,6 +26,9 @@ import {
   type Env,
 } from "../paths.js";
 
+import { AGENTS } from "../agents/index.js";
+import { agentProtectedFiles } from "../agents/spec.js";
+
 export { slotsDir, trustKeyPath };
 
 export interface ProtectedPath {
@@ -52,7 +55,6 @@ export function home(env: Env): string {
 export function protectedPaths(env: Env, project: string): ProtectedPath[] {
   const h = home(env);
   const own = "downscope's own files";
-  const settings = "Claude Code settings that hold downscope's hooks";
   const list: ProtectedPath[] = [
     { path: auditKey(env), secret: true, what: "downscope's audit key" },
     { path: slotsDir(env), secret: true, what: "downscope's stored slot tokens" },
@@ -66,39 +68,21 @@ export function protectedPaths(env: Env, project: string): ProtectedPath[] {
     ...(basename(dirname(managedConfigPath(env))) === "downscope"
       ? [{ path: dirname(managedConfigPath(env)), secret: false, what: "downscope's managed policy" }]
       : []),
-    // The project's first: a relative `.claude/settings.json` names the project's file.
-    { path: join(project, ".claude", "settings.json"), secret: false, what: settings },
-    { path: join(project, ".claude", "settings.local.json"), secret: false, what: settings },
-    { path: join(h, ".claude", "settings.json"), secret: false, what: settings },
-    { path: join(h, ".claude", "settings.local.json"), secret: false, what: settings },
-    { path: join(h, ".claude", "session-env"), secret: false, what: "Claude Code's session environment files" },
     { path: join(h, ".claude.json"), secret: false, what: "Claude Code's user config (MCP servers)" },
-    { path: join(project, ".mcp.json"), secret: false, what: "the project's MCP servers" },
     { path: "/etc/claude-code", secret: false, what: "Claude Code's managed settings" },
     { path: join(h, ".aws", "config"), secret: false, what: "the AWS config holding downscope's profiles" },
   ];
-  // The other agents' files that hold downscope's hooks or its MCP proxy entries (docs/agents.md).
+  // Every agent's files that hold downscope's hooks or could switch them off (src/agents/, docs/agents.md),
+  // in the config directory its variable names (CLAUDE_CONFIG_DIR, CODEX_HOME, …) and the default one,
+  // and the MCP clients' files that hold downscope's proxy entries.
   const agents: ProtectedPath[] = [
-    { path: join(h, ".cursor", "hooks.json"), secret: false, what: "Cursor hooks that hold downscope's hooks" },
-    { path: join(project, ".cursor", "hooks.json"), secret: false, what: "Cursor hooks that hold downscope's hooks" },
-    { path: join(h, ".cursor", "mcp.json"), secret: false, what: "Cursor's MCP servers" },
-    { path: join(project, ".cursor", "mcp.json"), secret: false, what: "Cursor's MCP servers" },
-    {
-      path: join(h, ".gemini", "settings.json"),
-      secret: false,
-      what: "Gemini CLI settings that hold downscope's hooks",
-    },
-    {
-      path: join(project, ".gemini", "settings.json"),
-      secret: false,
-      what: "Gemini CLI settings that hold downscope's hooks",
-    },
+    ...agentProtectedFiles(AGENTS, env, project).map((f) => ({ ...f, secret: false })),
     { path: claudeDesktopConfigPath(env), secret: false, what: "Claude Desktop's MCP servers" },
     { path: join(project, ".vscode", "mcp.json"), secret: false, what: "the project's VS Code MCP servers" },
   ];
   list.push(...agents);
   for (const p of [...list]) {
-    if (p.what === settings || p.what.startsWith("Claude Code's user") || agents.includes(p))
+    if (p.what.startsWith("Claude Code's user") || agents.includes(p))
       list.push({ path: `${p.path}.downscope-backup`, secret: false, what: `${p.what} (backup)` });
   }
   // downscope's installed code, unless the project is downscope's own checkout (its developers edit it).

@@ -1,7 +1,8 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { hookCommands } from "../../src/cli/install-claude.js";
+import { claudeEntries } from "../../src/agents/claude.js";
+import { packageRoot } from "../../src/package-root.js";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox, type Sandbox } from "../helpers/sandbox.js";
 
@@ -86,15 +87,10 @@ describe("downscope doctor", () => {
     const env = { ...sb.env, PATH: `${shims}:${real}`, DOCTOR_TEST_GH_RO: "fake-gh-token-ro-123" };
     expect((await runCli(["trust"], { env, cwd: sb.project })).code).toBe(0);
     // What `downscope install claude` writes (test/cli/install-claude.test.ts covers the installer itself).
-    const { hook, sessionStart } = hookCommands();
+    const entries = claudeEntries(join(packageRoot(), "bin", "downscope.js"), false);
     sb.write(
       join(sb.home, ".claude/settings.json"),
-      JSON.stringify({
-        hooks: {
-          PreToolUse: [{ matcher: "Bash", hooks: [{ type: "command", command: hook, timeout: 10 }] }],
-          SessionStart: [{ hooks: [{ type: "command", command: sessionStart }] }],
-        },
-      }),
+      JSON.stringify({ hooks: { PreToolUse: [entries.PreToolUse], SessionStart: [entries.SessionStart] } }),
     );
     sb.write(
       join(sb.project, ".claude/settings.json"),

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GEMINI_MATCHER } from "../../src/cli/install-gemini.js";
+import { GEMINI_MATCHER } from "../../src/agents/gemini.js";
 import { runCli } from "../helpers/run-cli.js";
 import { sandbox, type Sandbox } from "../helpers/sandbox.js";
 

@@ -44,12 +44,19 @@ describe("downscope install claude", () => {
           type: "command",
           command: expect.stringMatching(/bin\/downscope\.js hook \|\| exit 2$/),
           timeout: 10,
+          // A crash or a timeout of the hook blocks the tool (without it, Claude Code runs it).
           onFailure: "block",
         },
       ],
     });
-    expect(installed.hooks.SessionStart[0].hooks[0].command).toMatch(/bin\/downscope\.js session-start$/);
-    expect(installed.hooks.SessionStart[0].hooks[0].onFailure).toBe("block");
+    expect(installed.hooks.SessionStart[0].hooks).toEqual([
+      {
+        type: "command",
+        command: expect.stringMatching(/bin\/downscope\.js session-start \|\| exit 2$/),
+        timeout: 10,
+        onFailure: "block",
+      },
+    ]);
     expect(readFileSync(`${file}.downscope-backup`, "utf8")).toBe(EXISTING);
     // idempotent
     const once = readFileSync(file, "utf8");
@@ -151,7 +158,9 @@ describe("Claude Code plugin files", () => {
     expect(plugin).toMatchObject({ name: "downscope", version: pkg.version });
     const hooks = JSON.parse(readFileSync(join(root, "hooks", "hooks.json"), "utf8")).hooks;
     expect(hooks.PreToolUse[0].hooks[0].command).toBe('node "${CLAUDE_PLUGIN_ROOT}/bin/downscope.js" hook || exit 2');
-    expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start$/);
+    expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start \|\| exit 2$/);
+    // The plugin's entries fail closed as install's do.
+    for (const event of ["PreToolUse", "SessionStart"]) expect(hooks[event][0].hooks[0].onFailure).toBe("block");
   });
 });
 

@@ -57,8 +57,8 @@ const WRITE_TOOLS: Record<string, "Write" | "Edit"> = {
   MultiEdit: "Edit",
 };
 
-/** The preToolUse matcher `install cursor` writes: the shell tool and the file-writing tools above. */
-export const CURSOR_PRETOOL_MATCHER = ["Shell", ...Object.keys(WRITE_TOOLS)].join("|");
+/** The preToolUse matcher `install cursor` writes (src/agents/cursor.ts): the shell tool and the file-writing tools above. */
+export { CURSOR_PRETOOL_MATCHER } from "../../agents/cursor.js";
 
 export function parseCursorPayload(text: string, ctx: { env: Env; cwd: string }): HookPayload {
   const p = objectOf(text);
