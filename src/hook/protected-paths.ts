@@ -77,6 +77,7 @@ export function protectedPaths(env: Env, project: string): ProtectedPath[] {
     { path: join(h, ".claude", "session-env"), secret: false, what: "Claude Code's session environment files" },
     { path: join(h, ".claude.json"), secret: false, what: "Claude Code's user config (MCP servers)" },
     { path: join(project, ".mcp.json"), secret: false, what: "the project's MCP servers" },
+    { path: join(project, ".claude", "downscope-mcp.lock"), secret: false, what: "the project's MCP tool lock" },
     { path: "/etc/claude-code", secret: false, what: "Claude Code's managed settings" },
     { path: join(h, ".aws", "config"), secret: false, what: "the AWS config holding downscope's profiles" },
   ];
