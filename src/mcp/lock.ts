@@ -15,6 +15,7 @@
  * a final newline), so the same tools always give the same bytes and a
  * changed description shows as a readable line in a diff.
  */
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import { isObj } from "./jsonrpc.js";
 
 export const LOCK_VERSION = 1;
@@ -90,14 +91,16 @@ export function parseLock(text: string): ParsedLock {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const at = /position (\d+)/.exec(msg);
-    const pos = at ? Number(at[1]) : undefined;
-    const before = pos === undefined ? "" : text.slice(0, pos);
+    // JSON.parse's messages differ between Node versions and may not say where: ask a parser that does.
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
+    const at = errors[0]?.offset;
+    const before = at === undefined ? "" : text.slice(0, at);
+    const why = errors[0] ? printParseErrorCode(errors[0].error) : e instanceof Error ? e.message : String(e);
     return {
       ok: false,
-      ...(pos !== undefined ? { line: before.split("\n").length, column: pos - before.lastIndexOf("\n") } : {}),
-      message: `not valid JSON (${msg.replace(/ in JSON at position.*$/, "")}); the lockfile is written by \`downscope mcp lock\`, do not edit it by hand`,
+      ...(at !== undefined ? { line: before.split("\n").length, column: at - before.lastIndexOf("\n") } : {}),
+      message: `not valid JSON (${why}); the lockfile is written by \`downscope mcp lock\`, do not edit it by hand`,
     };
   }
   if (!isObj(data)) return { ok: false, message: "expected a JSON object with `version` and `servers`" };
