@@ -103,7 +103,12 @@ function vscodeUserDir(env: Env, platform: NodeJS.Platform): string {
   return join(env.XDG_CONFIG_HOME || join(home(env), ".config"), "Code", "User");
 }
 
-function claudeManagedDir(platform: NodeJS.Platform, root: string): string {
+/**
+ * Claude Code's managed settings directory (https://docs.anthropic.com/en/docs/claude-code/settings);
+ * DOWNSCOPE_CLAUDE_MANAGED_DIR exists for tests and packagers, like DOWNSCOPE_MANAGED_CONFIG.
+ */
+function claudeManagedDir(env: Env, platform: NodeJS.Platform, root: string): string {
+  if (env.DOWNSCOPE_CLAUDE_MANAGED_DIR) return env.DOWNSCOPE_CLAUDE_MANAGED_DIR;
   if (platform === "darwin") return join(root || "/", "Library", "Application Support", "ClaudeCode");
   if (platform === "win32") return "C:\\Program Files\\ClaudeCode";
   return join(root || "/", "etc", "claude-code");
@@ -124,7 +129,7 @@ export function knownConfigFiles(p: Places): ConfigFile[] {
   return [
     f("claude-code", "user", claudeUserConfigPath(env)),
     f("claude-code", "project", join(p.project, ".mcp.json")),
-    f("claude-code", "managed", join(claudeManagedDir(platform, p.systemRoot ?? ""), "managed-mcp.json")),
+    f("claude-code", "managed", join(claudeManagedDir(env, platform, p.systemRoot ?? ""), "managed-mcp.json")),
     f("claude-desktop", "user", claudeDesktopConfigPath(env, platform)),
     f("cursor", "user", join(h, ".cursor", "mcp.json")),
     f("cursor", "project", join(p.project, ".cursor", "mcp.json")),

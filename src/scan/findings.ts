@@ -76,7 +76,10 @@ export function findingsOf(e: ServerEntry, env: Env): Finding[] {
       message: `a plaintext secret (${hit.kind}) is written in the config`,
       fix,
     });
-  const moveFix = `move it into a downscope slot: \`downscope install mcp --move-secrets --server ${e.name}\` (the config then holds none)`;
+  const moveCmd = installCommand(e, " --move-secrets");
+  const moveFix = moveCmd
+    ? `move it into a downscope slot: \`${moveCmd}\` (the config then holds none)`
+    : "move it into a downscope slot by hand (`downscope slot set NAME`) and route the server through `downscope mcp-proxy --env-slot`; this file's layout is not one `install mcp` rewrites";
 
   for (const [k, v] of Object.entries(e.env)) {
     const hit = namedSecret(k, v);
@@ -134,13 +137,44 @@ export function findingsOf(e: ServerEntry, env: Env): Finding[] {
         fix: "give the server only the project directory (or the few directories it needs)",
       });
   }
-  if (!proxied)
+  if (!proxied) {
+    const cmd = installCommand(e);
     add("unproxied", {
       where: "command",
       message: "does not run through `downscope mcp-proxy`: its tool calls are not decided by the policy",
-      fix: `\`downscope install mcp --server ${e.name}${e.client === "claude-code" && e.scope === "project" ? "" : ` --path ${e.file}`}\``,
+      fix: cmd
+        ? `\`${cmd}\``
+        : `by hand: make its command \`downscope mcp-proxy --server ${e.name} -- <its command and args>\``,
     });
+  }
   return out;
+}
+
+/**
+ * The `downscope install mcp` command that rewrites this entry, or undefined
+ * where install cannot (Claude Code's per-project entries, VS Code's
+ * settings.json, Codex's TOML). Known clients by --client (Claude Desktop's
+ * entries need it: they name node and downscope by absolute path).
+ */
+export function installCommand(
+  e: Pick<ServerEntry, "client" | "scope" | "file" | "location" | "name">,
+  extra = "",
+): string | undefined {
+  if (e.file.endsWith(".toml") || !/^(?:mcpServers|servers)\./.test(e.location)) return undefined;
+  const name = /^[\w.-]+$/.test(e.name) ? e.name : JSON.stringify(e.name);
+  const client =
+    e.scope === "path"
+      ? undefined
+      : e.client === "claude-code" && e.scope === "project"
+        ? ""
+        : e.client === "claude-desktop"
+          ? " --client claude-desktop"
+          : e.client === "cursor" || e.client === "gemini"
+            ? ` --client ${e.client}${e.scope === "user" ? " --scope user" : ""}`
+            : e.client === "vscode" && e.scope === "project"
+              ? " --client vscode"
+              : undefined;
+  return `downscope install mcp${extra} --server ${name}${client ?? ` --path ${e.file}`}`;
 }
 
 // ---------------------------------------------------------------- package runners
