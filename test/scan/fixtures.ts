@@ -29,8 +29,7 @@ export interface ScanSandbox extends Sandbox {
 
 export function scanSandbox(opts: { codexHome?: boolean } = {}): ScanSandbox {
   const sb = sandbox();
-  const managed = join(sb.root, "etc/claude-code");
-  sb.env.DOWNSCOPE_CLAUDE_MANAGED_DIR = managed;
+  const managed = sb.env.DOWNSCOPE_CLAUDE_MANAGED_DIR!;
   const codexHome = opts.codexHome ? join(sb.home, "codex-home") : join(sb.home, ".codex");
   if (opts.codexHome) sb.env.CODEX_HOME = codexHome;
   const fill = (text: string) =>

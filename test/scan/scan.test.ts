@@ -200,7 +200,6 @@ describe("downscope scan: output and exit codes for CI", () => {
     ["a broken file", '{\n  "mcpServers": {\n    "a": { "command": }\n  }\n}', [], 78],
   ])("%s → exit %i", async (_name, mcp, argv, code) => {
     const sb = sandbox();
-    sb.env.DOWNSCOPE_CLAUDE_MANAGED_DIR = join(sb.root, "etc/claude-code");
     if (mcp !== undefined) sb.write("project/.mcp.json", mcp);
     const r = await runCli(["scan", ...argv], { env: sb.env, cwd: sb.project });
     expect(r.code, r.stdout + r.stderr).toBe(code);
