@@ -28,6 +28,7 @@ import { removeStored, storeInKeyring, writeSlotFile } from "../credentials/slot
 import {
   bindingPath,
   movedSecretsDir,
+  parseEnvSlot,
   slotNameFor,
   upstreamHash,
   type MovedSecretBinding,
@@ -496,6 +497,53 @@ interface Secret {
   span: [number, number];
 }
 
+/**
+ * The entry's command line changed since its secrets were moved (a new
+ * package version): bind its slots to the command it has now, after the
+ * person confirmed it (install's diff step shows what changes). Undefined
+ * when no slot of the entry is bound to another command.
+ */
+function rebind(o: Options, args: readonly string[], io: Io): number | undefined {
+  const p = proxiedUpstream({
+    command: "downscope",
+    args: ["mcp-proxy", ...args.slice(args.indexOf("mcp-proxy") + 1)],
+  });
+  if (p?.command === undefined) return undefined;
+  const upstream = { file: p.command, args: p.args };
+  const stale: { name: string; slot: string; b: MovedSecretBinding }[] = [];
+  for (let i = 0; i < p.options.length; i++) {
+    const a = p.options[i]!;
+    const spec =
+      a === "--env-slot" ? p.options[++i] : a.startsWith("--env-slot=") ? a.slice("--env-slot=".length) : undefined;
+    const parsed = spec === undefined ? undefined : parseEnvSlot(spec);
+    if (parsed === undefined) continue;
+    const b = readPrivateJson<MovedSecretBinding>(bindingPath(io.env, parsed.slot));
+    if (b?.server === o.server && b.env === parsed.name && b.upstream_sha256 !== upstreamHash(upstream))
+      stale.push({ ...parsed, b });
+  }
+  if (stale.length === 0) return undefined;
+  const now = [upstream.file, ...upstream.args].join(" ");
+  if (o.dryRun) {
+    for (const x of stale)
+      io.stdout(
+        `# ${x.name} (slot ${x.slot}) was given to ${x.b.upstream ? `\`${x.b.upstream.join(" ")}\`` : "another command"}; it will be given to \`${now}\`\n`,
+      );
+    return 0;
+  }
+  for (const x of stale)
+    writeBinding(io, { ...x.b, upstream_sha256: upstreamHash(upstream), upstream: [upstream.file, ...upstream.args] });
+  io.stderr(`downscope: ${stale.map((x) => x.name).join(", ")} of ${o.server} now go to \`${now}\`\n`);
+  return 0;
+}
+
+function writeBinding(io: Io, binding: MovedSecretBinding): void {
+  ensurePrivateDir(movedSecretsDir(io.env));
+  const path = bindingPath(io.env, binding.slot);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(binding, null, 2) + "\n", { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
 /** `text` with each secret's JSON string literal replaced by `with(secret)` (spans from the end, so offsets hold). */
 function replaceSecrets(text: string, secrets: readonly Secret[], by: (x: Secret) => string): string {
   let out = text;
@@ -544,6 +592,10 @@ async function moveSecrets(o: Options, l: Loaded, entry: Json, io: Io): Promise<
         `downscope: ${o.server}: args[${i}] looks like a secret too; downscope moves only env values (make the server read it from a variable)\n`,
       );
   });
+  if (secrets.length === 0 && proxied) {
+    const rebound = rebind(o, args, io);
+    if (rebound !== undefined) return rebound;
+  }
   if (secrets.length === 0) {
     io.stderr(
       `downscope: ${o.server} in ${o.file} has no plaintext secret in its env; nothing to move` +
@@ -583,22 +635,18 @@ async function moveSecrets(o: Options, l: Loaded, entry: Json, io: Io): Promise<
   }
 
   // Store first: if that fails, the config is untouched.
-  ensurePrivateDir(movedSecretsDir(io.env));
   const stored: string[] = [];
   for (const x of secrets) {
     const source = storeInKeyring(io.env, x.slot, x.value) ?? { file: writeSlotFile(io.env, x.slot, x.value) };
-    const binding: MovedSecretBinding = {
+    writeBinding(io, {
       version: 1,
       slot: x.slot,
       server: o.server,
       env: x.env,
       upstream_sha256: upstreamHash(upstream),
+      upstream: [upstream.file, ...upstream.args],
       source,
-    };
-    const path = bindingPath(io.env, x.slot);
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(binding, null, 2) + "\n", { mode: 0o600 });
-    renameSync(tmp, path);
+    });
     stored.push(
       `${x.env} → ${"keyring" in source ? `the keyring (service ${source.keyring.service}, account ${source.keyring.account})` : source.file}`,
     );

@@ -35,6 +35,8 @@ export interface MovedSecretBinding {
   env: string;
   /** sha256 of JSON [command, ...args] of the upstream the secret belongs to. */
   upstream_sha256: string;
+  /** That command line, to show a person what it was (not checked: the hash is). */
+  upstream?: string[];
   source: { file: string } | { keyring: KeyringEntry };
 }
 
@@ -87,7 +89,7 @@ export function movedSecrets(
         );
       if (b.upstream_sha256 !== upstreamHash(upstream))
         throw new CredentialUnavailable(
-          `${where} belongs to another command line of server "${server}" than the one this config starts; the MCP config was changed. Check the entry, then run \`downscope install mcp --move-secrets --server ${server}\` again. The server is not started`,
+          `${where} belongs to another command line of server "${server}" than the one this config starts; the MCP config was changed. If you changed it (a new version), run \`downscope install mcp --move-secrets --server ${server}\` to give the secret to the new command. The server is not started`,
         );
       return readSlotToken(slot, b.source, env, cwd).value;
     },

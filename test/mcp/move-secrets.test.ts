@@ -8,7 +8,7 @@
  * stand-in `secret-tool` on PATH that keeps what it is given in a file and
  * records its argv).
  */
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -186,6 +186,26 @@ esac
     expect(readFileSync(`${store}.argv`, "utf8")).toMatch(
       /^store .*\nlookup .*\n(lookup .*\n)*clear service downscope account /,
     );
+  });
+
+  it("a changed command line gets the secret only after a person gives it to the new one", async () => {
+    const { sb, file } = setup();
+    expect(
+      (await runCli(["install", "mcp", "--server", "everything", "--move-secrets"], { env: sb.env, cwd: sb.project }))
+        .code,
+    ).toBe(0);
+    // A new version of the server, say: the command line in the config changes.
+    writeFileSync(file, readFileSync(file, "utf8").replace('"stdio"', '"stdio",\n        "--changed"'));
+    await expect(envSeenByServer(sb, file)).rejects.toThrow(/belongs to another command line of server "everything"/);
+    const r = await runCli(["install", "mcp", "--server", "everything", "--move-secrets"], {
+      env: sb.env,
+      cwd: sb.project,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.prompts[0]).toMatch(
+      /# EVERYTHING_API_KEY \(slot mcp-everything-EVERYTHING_API_KEY\) was given to `.* stdio`; it will be given to `.* stdio --changed`/,
+    );
+    expect((await envSeenByServer(sb, file)).env?.EVERYTHING_API_KEY).toBe(SECRET);
   });
 
   it("--dry-run shows the change without the secret and changes nothing", async () => {
