@@ -23,6 +23,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError, errorMessage, UpstreamUnavailable, UsageError } from "../errors.js";
+import { sha256Hex } from "../lazy-crypto.js";
 import {
   canonicalText,
   describeDrift,
@@ -85,6 +86,10 @@ export interface LockTarget {
 
 export const mcp: Command = async (argv, io) => {
   const [sub, ...rest] = argv;
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stderr(`${USAGE}\n`);
+    return 0;
+  }
   if (sub === "lock") return lock(dropYes(rest, io), io);
   if (sub === "unlock") return unlock(dropYes(rest, io), io);
   if (sub === "--help" || sub === "-h") {
@@ -299,7 +304,7 @@ async function lock(argv: string[], io: Io): Promise<number> {
   }
   if (targets.size === 0 && !o.prune) {
     io.stderr(
-      "downscope mcp lock: no MCP server here runs through `downscope mcp-proxy` (route one with `downscope install mcp --server NAME`); nothing to lock\n",
+      `downscope mcp lock: no MCP server here runs through \`downscope mcp-proxy\` (route one with \`downscope install mcp --server NAME\`); nothing to ${o.check ? "check" : "lock"}\n`,
     );
     return 0;
   }
@@ -391,7 +396,7 @@ function lockDetails(
 function check(io: Io, file: string, current: LockFile, currentText: string, listed: LockFile["servers"]): number {
   let drift = false;
   const pin = readLockPins(io.env).get(file);
-  if (pin !== undefined && lockedCopy(io.env, file) !== currentText) {
+  if (pin !== undefined && sha256Hex(currentText) !== pin) {
     drift = true;
     io.stdout(
       `${file} has changed since you locked it on this machine: the proxy hides every tool until you run \`downscope mcp lock\`.\n`,

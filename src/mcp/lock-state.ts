@@ -33,7 +33,8 @@ export type ServerLock =
 
 export function serverLock(view: LockView, server: string): ServerLock {
   if (view.kind !== "locked") return view;
-  return { kind: "locked", file: view.file, tools: view.lock.servers[server]?.tools ?? {} };
+  const entry = Object.hasOwn(view.lock.servers, server) ? view.lock.servers[server] : undefined;
+  return { kind: "locked", file: view.file, tools: entry?.tools ?? {} };
 }
 
 export const readLockPins = (env: Env) => readPins(env, mcpLockPinsPath(env), PIN_DOMAIN);

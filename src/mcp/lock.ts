@@ -53,7 +53,8 @@ export function identityOf(tool: Readonly<Record<string, unknown>>): LockedTool 
 export function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (!isObj(v)) return v;
-  const out: Record<string, unknown> = {};
+  // No prototype: a key named `__proto__` (a tool may be called that) stays a key.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const k of Object.keys(v).sort()) if (v[k] !== undefined) out[k] = canonical(v[k]);
   return out;
 }
@@ -74,7 +75,7 @@ export function verdictOf(current: Readonly<Record<string, unknown>>, pinned: Lo
 
 /** The lock entry of one server from its tools/list entries (later duplicates of a name win, as a client's map would). */
 export function lockServer(tools: readonly Readonly<Record<string, unknown>>[]): { tools: Record<string, LockedTool> } {
-  const out: Record<string, LockedTool> = {};
+  const out: Record<string, LockedTool> = Object.create(null) as Record<string, LockedTool>;
   for (const t of tools) if (typeof t.name === "string") out[t.name] = identityOf(t);
   return { tools: out };
 }
@@ -162,10 +163,10 @@ export function serverDrift(
   now: { tools: Record<string, LockedTool> },
 ): ServerDrift {
   const before = pinned?.tools ?? {};
-  const added = Object.keys(now.tools).filter((t) => !(t in before));
-  const removed = Object.keys(before).filter((t) => !(t in now.tools));
+  const added = Object.keys(now.tools).filter((t) => !Object.hasOwn(before, t));
+  const removed = Object.keys(before).filter((t) => !Object.hasOwn(now.tools, t));
   const changed = Object.keys(now.tools)
-    .filter((t) => t in before)
+    .filter((t) => Object.hasOwn(before, t))
     .map((t) => ({ tool: t, fields: IDENTITY_FIELDS.filter((f) => !same(now.tools[t]![f], before[t]![f])) }))
     .filter((c) => c.fields.length > 0);
   return {

@@ -35,7 +35,7 @@ import {
   type RequestId,
 } from "./jsonrpc.js";
 import { describeVerdict, verdictOf, type ToolVerdict } from "./lock.js";
-import { serverLock, type LockView } from "./lock-state.js";
+import { serverLock, type LockView, type ServerLock } from "./lock-state.js";
 import type { MovedSecret } from "./moved-secrets.js";
 import { defaultPlan, strippedNames, upstreamEnv, type InstancePlan } from "./slots.js";
 import { alwaysDenied, hidesDeniedTools, planToolCall, type LoadedPolicy } from "./tool-decision.js";
@@ -136,6 +136,14 @@ interface InFlight {
 }
 
 const idKey = (id: RequestId) => `${typeof id}:${String(id)}`;
+
+/** What a listed tool is under this server's lock (pinned when the lock is off). */
+function verdictUnder(lock: ServerLock, tool: Tool): ToolVerdict {
+  if (lock.kind === "off") return { status: "pinned" };
+  if (lock.kind === "broken") return { status: "unusable", why: lock.why };
+  const name = tool.name as string;
+  return verdictOf(tool, Object.hasOwn(lock.tools, name) ? lock.tools[name] : undefined);
+}
 
 function planLabel(plan: InstancePlan): string {
   if (plan.slot) return `slot ${plan.slot.name}`;
@@ -429,20 +437,13 @@ export class McpProxy {
     return this.o.lock ? serverLock(this.o.lock(), this.o.server) : ({ kind: "off" } as const);
   }
 
-  /** What a tool of a tools/list answer is against the lock (pinned when the lock is off). */
-  private verdict(tool: Tool): ToolVerdict {
-    const lock = this.currentLock();
-    if (lock.kind === "off") return { status: "pinned" };
-    if (lock.kind === "broken") return { status: "unusable", why: lock.why };
-    return verdictOf(tool, lock.tools[tool.name as string]);
-  }
-
   /** Drops from a tools/list answer every tool that differs from the lock or is new, and says so on stderr. */
   private hideUnlocked(result: Record<string, unknown>): void {
-    if (!Array.isArray(result.tools) || this.currentLock().kind === "off") return;
+    const lock = this.currentLock();
+    if (!Array.isArray(result.tools) || lock.kind === "off") return;
     result.tools = (result.tools as unknown[]).filter((t) => {
       if (!isObj(t) || typeof t.name !== "string") return false;
-      const v = this.verdict(t);
+      const v = verdictUnder(lock, t);
       if (v.status === "pinned") return true;
       this.reportHidden(t.name, v);
       return false;
@@ -488,7 +489,7 @@ export class McpProxy {
     }
     if (def === undefined)
       return `downscope: denied: MCP server "${this.o.server}" does not list a tool "${tool}", so it cannot be checked against the MCP lock (${lock.file})`;
-    const v = verdictOf(def, lock.tools[tool]);
+    const v = verdictUnder(lock, def);
     if (v.status === "pinned") return undefined;
     this.reportHidden(tool, v);
     return this.lockRefusal(tool, v, lock.file);
@@ -511,8 +512,9 @@ export class McpProxy {
           const tools = await this.listAll();
           if (generation !== this.listGeneration) continue;
           this.listed = { tools, complete: true };
+          const lock = this.currentLock();
           for (const t of tools.values()) {
-            const v = this.verdict(t);
+            const v = verdictUnder(lock, t);
             if (v.status !== "pinned") this.reportHidden(t.name as string, v);
           }
           return;

@@ -2,8 +2,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { canonicalText, parseLock, serverDrift, verdictOf, type LockedTool } from "../../src/mcp/lock.js";
-import { lockViewReader, pinLock } from "../../src/mcp/lock-state.js";
+import { canonicalText, lockServer, parseLock, serverDrift, verdictOf, type LockedTool } from "../../src/mcp/lock.js";
+import { lockViewReader, pinLock, serverLock } from "../../src/mcp/lock-state.js";
 import { sandbox } from "../helpers/sandbox.js";
 
 const SCHEMA = { type: "object", properties: { a: { type: "string" } } };
@@ -70,6 +70,33 @@ describe("serverDrift", () => {
       ),
     ).toEqual({ added: ["c"], removed: ["gone"], changed: [{ tool: "b", fields: ["description"] }] });
     expect(serverDrift(undefined, { tools: { a: PIN } }).added).toEqual(["a"]);
+  });
+});
+
+describe("tools named like Object's own properties", () => {
+  it("are tools like any other: new, pinned, kept in the canonical text", () => {
+    const tools = [
+      { name: "constructor", description: "c", inputSchema: SCHEMA },
+      { name: "__proto__", description: "p", inputSchema: SCHEMA },
+      { name: "toString", description: "t", inputSchema: SCHEMA },
+    ];
+    const locked = lockServer(tools);
+    expect(serverDrift(undefined, locked).added).toEqual(["__proto__", "constructor", "toString"]);
+    expect(serverDrift({ tools: {} }, locked).added).toEqual(["__proto__", "constructor", "toString"]);
+    const text = canonicalText({ version: 1, servers: { s: locked } });
+    expect(text).toContain('"__proto__": {');
+    const parsed = parseLock(text);
+    expect(parsed.ok).toBe(true);
+    const view = serverLock(
+      { kind: "locked", file: "f", lock: parsed.ok ? parsed.lock : { version: 1, servers: {} } },
+      "s",
+    );
+    expect(view.kind === "locked" && Object.keys(view.tools).sort()).toEqual(["__proto__", "constructor", "toString"]);
+    expect(serverLock({ kind: "locked", file: "f", lock: { version: 1, servers: {} } }, "constructor")).toEqual({
+      kind: "locked",
+      file: "f",
+      tools: {},
+    });
   });
 });
 

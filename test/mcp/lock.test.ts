@@ -282,6 +282,14 @@ describe("mcp lock: bad input and exit codes", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it("prints its usage on --help", async () => {
+    const sb = setup();
+    const r = await lock(sb, ["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("usage: downscope mcp lock [--check]");
+    expect(r.stderr).toContain("exit codes: 0 locked or no drift, 1 drift (--check)");
+  });
+
   it("a server that cannot be started: 69, nothing written", async () => {
     const sb = setup();
     const r = await lock(sb, ["--server", "gone", "--timeout", "5", "--", "/nonexistent/server"]);
