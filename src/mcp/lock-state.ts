@@ -111,13 +111,20 @@ function viewOf(file: string, pin: string | undefined): LockView {
  * changes (same device, inode, size, mtime and ctime, and not changed in the
  * last two seconds, so a write within the timestamp granularity is never
  * missed). The proxy asks on every tools/list and tools/call.
+ *
+ * While the lock is off, only the pin store is looked at: a lock a person
+ * makes always changes it, and a lockfile that appears without a pin could
+ * only hide tools (it is not in force until the proxy starts again). So an
+ * unlocked proxy pays one stat per call, not one per directory above it.
  */
 export function lockViewReader(cwd: string, env: Env, now: () => number = Date.now): () => LockView {
-  let memo: { key: string; view: LockView } | undefined;
+  let memo: { pins: string; key: string; view: LockView } | undefined;
   return () => {
-    const key = identity(mcpLockPinsPath(env), now) + "|" + locateKey(cwd, env, now);
-    if (key.includes("?")) return readLockView(cwd, env);
-    if (memo?.key !== key) memo = { key, view: readLockView(cwd, env) };
+    const pins = identity(mcpLockPinsPath(env), now);
+    if (memo?.view.kind === "off" && memo.pins === pins && pins !== "?") return memo.view;
+    const key = locateKey(cwd, env, now);
+    if (pins === "?" || key.includes("?")) return readLockView(cwd, env);
+    if (memo?.pins !== pins || memo.key !== key) memo = { pins, key, view: readLockView(cwd, env) };
     return memo.view;
   };
 }

@@ -145,4 +145,17 @@ describe("lockViewReader", () => {
     writeFileSync(file, a);
     expect(read()).toMatchObject({ kind: "locked" });
   });
+
+  it("while off, sees a lock as soon as a person makes one (the pin store changes)", () => {
+    const sb = sandbox();
+    const read = lockViewReader(sb.project, sb.env);
+    expect(read()).toEqual({ kind: "off" });
+    const file = join(sb.project, ".claude/downscope-mcp.lock");
+    const a = canonicalText({ version: 1, servers: {} });
+    sb.write(file, a);
+    pinLock(sb.env, file, a);
+    expect(read()).toMatchObject({ kind: "locked" });
+    writeFileSync(file, a.replace("{}", '{"s":{"tools":{}}}'));
+    expect(read()).toMatchObject({ kind: "broken" });
+  });
 });
