@@ -1,6 +1,9 @@
 // Round-trip time of a trivial MCP tool call (server-everything's `echo`),
-// directly and through `downscope mcp-proxy`. Prints figures; asserts nothing.
+// directly, through `downscope mcp-proxy`, and through the proxy with an MCP
+// tool lock in force (every call checked against the pinned definitions).
+// Prints figures; asserts nothing.
 //   npm run build && node bench/mcp-latency.mjs [calls]
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
@@ -42,10 +45,48 @@ const env = {
   DOWNSCOPE_MANAGED_CONFIG: join(home, "none.yaml"),
 };
 
-async function connect(command, args) {
+// A project whose MCP lock pins server-everything's tools. `mcp lock` asks a person: as root the bench
+// provisions as an image build would (managed admin_without_terminal), otherwise it types yes on a pty.
+const project = join(home, "project");
+mkdirSync(project);
+const lockArgs = [
+  join(root, "bin/downscope.js"),
+  "mcp",
+  "lock",
+  "--server",
+  "everything",
+  "--",
+  process.execPath,
+  everything,
+  "stdio",
+];
+const lockEnv = { ...env };
+if (process.getuid?.() === 0) {
+  lockEnv.DOWNSCOPE_MANAGED_CONFIG = join(home, "managed.yaml");
+  writeFileSync(
+    lockEnv.DOWNSCOPE_MANAGED_CONFIG,
+    "version: 1\nsettings: { admin_without_terminal: true }\nservices: {}\n",
+  );
+}
+const locked =
+  process.getuid?.() === 0
+    ? spawnSync(process.execPath, lockArgs, { cwd: project, env: lockEnv, encoding: "utf8" })
+    : spawnSync(
+        "python3",
+        [join(root, "test/helpers/with-tty.py"), 'type "yes"', "yes", "--", process.execPath, ...lockArgs],
+        {
+          cwd: project,
+          env,
+          encoding: "utf8",
+          timeout: 120_000,
+        },
+      );
+if (locked.status !== 0) throw new Error(`bench: downscope mcp lock failed: ${locked.stderr}`);
+
+async function connect(command, args, cwd = home) {
   const client = new Client({ name: "bench", version: "1" });
   const t0 = performance.now();
-  await client.connect(new StdioClientTransport({ command, args, env, cwd: home, stderr: "ignore" }));
+  await client.connect(new StdioClientTransport({ command, args, env, cwd, stderr: "ignore" }));
   return { client, connectMs: performance.now() - t0, times: [] };
 }
 
@@ -77,22 +118,43 @@ try {
     everything,
     "stdio",
   ]);
-  const probe = await proxied.client.callTool({ name: "echo", arguments: { message: "probe" } });
-  if (probe.isError) throw new Error(`the proxy denied the benchmark call: ${JSON.stringify(probe.content)}`);
-  for (let i = 0; i < 50; i++) await Promise.all([call(direct, i), call(proxied, i)]);
+  const withLock = await connect(
+    process.execPath,
+    [
+      join(root, "bin/downscope.js"),
+      "mcp-proxy",
+      "--server",
+      "everything",
+      "--",
+      process.execPath,
+      everything,
+      "stdio",
+    ],
+    project,
+  );
+  for (const c of [proxied, withLock]) {
+    const probe = await c.client.callTool({ name: "echo", arguments: { message: "probe" } });
+    if (probe.isError) throw new Error(`the proxy denied the benchmark call: ${JSON.stringify(probe.content)}`);
+  }
+  for (let i = 0; i < 50; i++) await Promise.all([call(direct, i), call(proxied, i), call(withLock, i)]);
   direct.times = [];
   proxied.times = [];
-  // Interleaved, so the drift of a busy machine hits both alike.
+  withLock.times = [];
+  // Interleaved, so the drift of a busy machine hits all alike.
   for (let i = 0; i < calls; i++) {
     await call(direct, i);
     await call(proxied, i);
+    await call(withLock, i);
   }
   await direct.client.close();
   await proxied.client.close();
+  await withLock.client.close();
   const d = stats("direct", direct);
   const p = stats("mcp-proxy", proxied);
+  const l = stats("+ mcp lock", withLock);
   console.log(
-    `added by the proxy: p50 ${(p.p50 - d.p50).toFixed(3)} ms, mean ${(p.mean - d.mean).toFixed(3)} ms per call (includes the policy decision)`,
+    `added by the proxy: p50 ${(p.p50 - d.p50).toFixed(3)} ms, mean ${(p.mean - d.mean).toFixed(3)} ms per call (includes the policy decision)\n` +
+      `added by the lock check: p50 ${(l.p50 - p.p50).toFixed(3)} ms, mean ${(l.mean - p.mean).toFixed(3)} ms per call`,
   );
 } finally {
   rmSync(home, { recursive: true, force: true });

@@ -41,6 +41,8 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
   define: { __BUILD_ID__: JSON.stringify(buildId), __VERSION__: JSON.stringify(pkg.version) },
+  // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow; bundle its ES build.
+  alias: { "jsonc-parser": "./node_modules/jsonc-parser/lib/esm/main.js" },
 };
 const esm = {
   ...common,

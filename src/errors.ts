@@ -58,6 +58,11 @@ export class NotConfirmed extends DownscopeError {
   override readonly exitCode = 77;
 }
 
+/** A server or program downscope had to start could not be reached (an MCP server that would not list its tools). */
+export class UpstreamUnavailable extends DownscopeError {
+  override readonly exitCode = 69; // EX_UNAVAILABLE
+}
+
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);

@@ -32,6 +32,8 @@ export const dataHome = (env: Env) => join(xdg(env, "XDG_DATA_HOME", ".local/sha
 export const managedConfigPath = (env: Env) => env.DOWNSCOPE_MANAGED_CONFIG ?? "/etc/downscope/config.yaml";
 export const userConfigPath = (env: Env) => join(configHome(env), "config.yaml");
 export const trustStorePath = (env: Env) => join(stateHome(env), "trusted.json");
+/** The signed pins of MCP lockfiles written by `downscope mcp lock` (src/mcp/lock-state.ts). */
+export const mcpLockPinsPath = (env: Env) => join(stateHome(env), "mcp-lock-pins.json");
 /** Where slot tokens stored by `downscope slot set` live (0600 files in a 0700 dir). */
 export const slotsDir = (env: Env) => join(configHome(env), "slots");
 /** The key trust pins are signed with (src/policy/trust.ts). */

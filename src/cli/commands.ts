@@ -46,8 +46,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./report.js")).report,
   },
   schema: {
-    summary: "print the JSON Schema of the policy file (or of `check --json` output)",
-    usage: "downscope schema [--check-output]",
+    summary: "print the JSON Schema of the policy file (or of `check --json` or `scan --json` output)",
+    usage: "downscope schema [--check-output | --scan-output]",
     load: async () => (await import("./schema.js")).schema,
   },
   install: {
@@ -88,6 +88,18 @@ export const COMMANDS: Record<string, CommandEntry> = {
       "  DOWNSCOPE_MCP_MAX_BYTES  largest message either way (default 16 MiB); DOWNSCOPE_DEBUG=1 routing on stderr\n" +
       "  set it up with `downscope install mcp --server NAME`; see docs/mcp.md",
     load: async () => (await import("./mcp-proxy.js")).mcpProxy,
+  },
+  mcp: {
+    summary: "pin each proxied MCP server's tools (name, description, schema) in .claude/downscope-mcp.lock",
+    usage:
+      "downscope mcp lock [--check] [--server NAME]... [--path FILE]... [-- <command> [args...]] | downscope mcp unlock",
+    load: async () => (await import("./mcp-lock.js")).mcp,
+  },
+  scan: {
+    summary:
+      "find every MCP client config and flag plaintext secrets, unpinned packages, home or root reach, unproxied servers",
+    usage: "downscope scan [--path FILE]... [--json] [--fail-on high|medium|low|none]",
+    load: async () => (await import("./scan.js")).scan,
   },
   "credential-process": {
     summary: "print a downscoped AWS credential as credential_process JSON (for ~/.aws/config)",

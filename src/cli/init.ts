@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { isMap, isSeq, parseDocument } from "yaml";
 import { ConfigError, UsageError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
+import { LOCK_FILE } from "../mcp/lock.js";
 import { PROJECT_CONFIG } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import type { Config } from "../policy/schema.js";
@@ -63,7 +64,7 @@ export const init: Command = async (argv, io) => {
   if (values.ci) {
     mkdirSync(dirname(workflow), { recursive: true });
     writeFileSync(workflow, ciWorkflow());
-    io.stderr(`downscope: wrote ${workflow} (lint, test and test --attacks on every push)\n`);
+    io.stderr(`downscope: wrote ${workflow} (lint, test, test --attacks and mcp lock --check on every push)\n`);
   }
   io.stderr(nextSteps(parsed.config));
   return 0;
@@ -134,6 +135,10 @@ jobs:
         run: downscope test --policy ${PROJECT_CONFIG}
       - name: attack pack
         run: downscope test --attacks --policy ${PROJECT_CONFIG}
+      # Fails when a locked MCP server's tools (names, descriptions, schemas) drifted from ${LOCK_FILE}.
+      - name: MCP tool lock
+        if: hashFiles('${LOCK_FILE}') != ''
+        run: downscope mcp lock --check
 `;
 }
 

@@ -56,12 +56,21 @@ export const report: Command = async (argv, io) => {
       suggestion = { unavailable: `no suggestion: ${e.message}` };
     }
   }
+  let scan: ReportInput["scan"];
+  try {
+    const { scanHere } = await import("./scan.js");
+    const { displayPath } = await import("../protection/protected-paths.js");
+    scan = { result: scanHere(io), show: (p) => displayPath(p, io.env) };
+  } catch (e) {
+    scan = { unavailable: `the MCP configs could not be scanned: ${e instanceof Error ? e.message : String(e)}` };
+  }
   const html = renderReport({
     summary: summarize(recent, hookServiceOf(policy)),
     generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
     period: values.since ? `the last ${values.since}` : "the whole audit trail",
     problem,
     suggestion,
+    scan,
   });
   const written = writeOutputFile(resolve(io.cwd, values.html), html, io.env, packageRoot());
   io.stderr(`downscope report: wrote ${written} (${recent.length} records)\n`);

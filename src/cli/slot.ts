@@ -9,12 +9,9 @@
  * Provisioning without a terminal: with settings.admin_without_terminal in
  * the managed layer (src/cli/confirm.ts), the token is read from stdin.
  */
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { NotConfirmed, UsageError } from "../errors.js";
 import { displayPath } from "../protection/protected-paths.js";
-import { slotsDir } from "../paths.js";
-import { ensurePrivateDir } from "../private-store.js";
+import { writeSlotFile } from "../credentials/slot-store.js";
 import { managedAllowsWithoutTerminal } from "./confirm.js";
 import type { Command } from "../io.js";
 
@@ -36,16 +33,7 @@ export const slot: Command = async (argv, io) => {
   const value = (token ?? "").trim();
   if (value === "") throw new NotConfirmed("no token was entered; nothing was stored");
   if (/[\r\n\0]/.test(value)) throw new UsageError("the token has line breaks or NUL in it; expected a single line");
-  const dir = slotsDir(io.env);
-  ensurePrivateDir(dir);
-  const file = join(dir, name);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${value}\n`, { mode: 0o600, flag: "wx" });
-    renameSync(tmp, file);
-  } finally {
-    rmSync(tmp, { force: true }); // a failed rename leaves no copy of the token behind
-  }
+  const file = writeSlotFile(io.env, name, value); // a failed write leaves no copy of the token behind
   io.stderr(
     `downscope: stored the token for slot "${name}" in ${file} (0600). Use it in the policy:\n` +
       `    ${name}: { file: ${displayPath(file, io.env)} }\n`,

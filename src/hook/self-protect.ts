@@ -26,7 +26,7 @@ import { AGENT_DIR_VARS } from "./self-gate.js";
 
 /** downscope subcommands the agent may run: they read, print or decide, and change nothing of downscope's. */
 const READ_ONLY_SUBCOMMANDS = new Set([
-  ...["check", "lint", "audit", "doctor", "test", "schema", "demo", "env", "cache", "mcp-proxy"],
+  ...["check", "lint", "audit", "doctor", "test", "schema", "demo", "env", "cache", "mcp-proxy", "scan"],
   ...["help", "--help", "-h", "--version", "-V"],
 ]);
 /** Subcommands that only write the file their flags name: allowed unless that names a protected path. */
@@ -54,7 +54,7 @@ const PACKAGE_RUNNERS = new Set(["npx", "pnpx", "bunx", "npm", "pnpm", "yarn", "
 const SCRIPT_RUNNERS = new Set(["node", "nodejs", "bun", "deno", "tsx", "ts-node"]);
 /** Words that, beside "downscope" in a code string (`python3 -c`, `node -e`), name a management command. */
 const MANAGEMENT_WORDS =
-  /\b(trust|untrust|install|uninstall|init|slot|approve|session-start|hook|shims|credential-process)\b/;
+  /\b(trust|untrust|install|uninstall|init|slot|approve|session-start|hook|shims|credential-process|lock|unlock)\b/;
 
 export interface SelfContext {
   env: Env;

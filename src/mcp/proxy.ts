@@ -3,9 +3,11 @@
  * unmodified upstream server (https://modelcontextprotocol.io/specification/2025-06-18).
  *
  * Intercepted: `tools/call` (decided by the policy: deny and review answer as
- * tool results with isError, allow runs on the instance of the grant's slot),
- * `tools/list` (optionally hides tools every rule denies), `initialize` (kept
- * to replay to instances started later). Everything else is forwarded as
+ * tool results with isError, allow runs on the instance of the grant's slot;
+ * refused first when the tool differs from the MCP lock), `tools/list` (hides
+ * tools that differ from the lock, and optionally tools every rule denies),
+ * `notifications/tools/list_changed` (the tools are listed again before the
+ * next call is checked), `initialize` (kept to replay to instances started later). Everything else is forwarded as
  * received. Ids are remapped in both directions because several instances
  * share one client: each request the proxy sends on gets an id of its own,
  * and answers, cancellations and progress are mapped back.
@@ -32,6 +34,9 @@ import {
   type JSONRPCResponse,
   type RequestId,
 } from "./jsonrpc.js";
+import { describeVerdict, verdictOf, type ToolVerdict } from "./lock.js";
+import { serverLock, type LockView, type ServerLock } from "./lock-state.js";
+import type { MovedSecret } from "./moved-secrets.js";
 import { defaultPlan, strippedNames, upstreamEnv, type InstancePlan } from "./slots.js";
 import { alwaysDenied, hidesDeniedTools, planToolCall, type LoadedPolicy } from "./tool-decision.js";
 import { Upstream } from "./upstream.js";
@@ -73,9 +78,25 @@ export interface ProxyOptions {
   maxMessageBytes?: number;
   /** Called once per tools/call decision (the audit trail plugs in here). */
   audit?: (record: McpDecisionRecord) => void;
-  /** Max time an instance may take to answer the replayed initialize. */
+  /** Max time an instance may take to answer the replayed initialize (and each page of the proxy's own tools/list). */
   initializeTimeoutMs?: number;
+  /**
+   * The MCP tool lock as it is now (lock-state.ts lockViewReader), asked on
+   * every tools/list and tools/call. Undefined: no lock at all, which only
+   * `downscope mcp lock` uses, to list the tools it pins.
+   */
+  lock?: () => LockView;
+  /**
+   * Secrets moved out of the client's config (`install mcp --move-secrets`,
+   * moved-secrets.ts): read when an instance starts and set in its
+   * environment, as the client's `env` would have been (so a slot's
+   * `inject_as` of the same name still replaces it).
+   */
+  movedSecrets?: readonly MovedSecret[];
 }
+
+/** A tool definition as the server listed it. */
+type Tool = Record<string, unknown>;
 
 type Pending =
   | { kind: "client"; clientId: RequestId; method: string; transform?: (result: Record<string, unknown>) => void }
@@ -116,6 +137,14 @@ interface InFlight {
 
 const idKey = (id: RequestId) => `${typeof id}:${String(id)}`;
 
+/** What a listed tool is under this server's lock (pinned when the lock is off). */
+function verdictUnder(lock: ServerLock, tool: Tool): ToolVerdict {
+  if (lock.kind === "off") return { status: "pinned" };
+  if (lock.kind === "broken") return { status: "unusable", why: lock.why };
+  const name = tool.name as string;
+  return verdictOf(tool, Object.hasOwn(lock.tools, name) ? lock.tools[name] : undefined);
+}
+
 function planLabel(plan: InstancePlan): string {
   if (plan.slot) return `slot ${plan.slot.name}`;
   if (plan.app)
@@ -141,6 +170,17 @@ export class McpProxy {
   private readonly strip: Set<string>;
   private readonly defaultInstancePlan: InstancePlan;
   private readonly maxBytes: number;
+  /**
+   * The default instance's tools as last listed (by the client or the proxy):
+   * what a tools/call is checked against the lock with. `complete`: from a
+   * listing of every page. Undefined until listed, and again after the server
+   * says its tools changed.
+   */
+  private listed: { tools: Map<string, Tool>; complete: boolean } | undefined;
+  private listGeneration = 0;
+  private relisting: Promise<void> | undefined;
+  /** Hidden tools already reported on stderr (tool and why), so the log says each once. */
+  private readonly reportedHidden = new Set<string>();
 
   constructor(private readonly o: ProxyOptions) {
     this.strip = strippedNames(o.loaded.ok ? o.loaded.policy : undefined, o.server);
@@ -235,10 +275,18 @@ export class McpProxy {
         return this.forward(this.defaultInstancePlan, req, { isInitialize: true });
       case "tools/call":
         return this.toolCall(req);
-      case "tools/list":
+      case "tools/list": {
+        const hide = hidesDeniedTools(this.o.loaded, this.o.server);
+        const generation = this.listGeneration;
+        const whole = req.params?.cursor === undefined;
         return this.forward(this.defaultInstancePlan, req, {
-          transform: hidesDeniedTools(this.o.loaded, this.o.server) ? (r) => this.hideDenied(r) : undefined,
+          transform: (r) => {
+            this.noteListed(r, generation, whole);
+            this.hideUnlocked(r);
+            if (hide) this.hideDenied(r);
+          },
         });
+      }
       case "tasks/get":
       case "tasks/result":
       case "tasks/cancel": {
@@ -263,6 +311,12 @@ export class McpProxy {
           message: "downscope: tools/call needs params.name (string) and params.arguments (object)",
         },
       });
+      return;
+    }
+    const refused = await this.lockGate(tool);
+    if (refused !== undefined) {
+      this.recordDecision(tool, args, undefined, "blocked", refused);
+      this.answerToolError(req.id, refused);
       return;
     }
     const plan = planToolCall(this.o.loaded, this.o.server, tool, args, this.o.pathCtx);
@@ -374,6 +428,172 @@ export class McpProxy {
     });
     const result = r?.result as ElicitResult | undefined;
     return r !== undefined && r.error === undefined && result?.action === "accept";
+  }
+
+  // ---------------------------------------------------------------- the MCP tool lock
+
+  /** The lock of this server now; off without a lock reader. */
+  private currentLock() {
+    return this.o.lock ? serverLock(this.o.lock(), this.o.server) : ({ kind: "off" } as const);
+  }
+
+  /** Drops from a tools/list answer every tool that differs from the lock or is new, and says so on stderr. */
+  private hideUnlocked(result: Record<string, unknown>): void {
+    const lock = this.currentLock();
+    if (!Array.isArray(result.tools) || lock.kind === "off") return;
+    result.tools = (result.tools as unknown[]).filter((t) => {
+      if (!isObj(t) || typeof t.name !== "string") return false;
+      const v = verdictUnder(lock, t);
+      if (v.status === "pinned") return true;
+      this.reportHidden(t.name, v);
+      return false;
+    });
+  }
+
+  private reportHidden(tool: string, v: ToolVerdict): void {
+    const why = describeVerdict(v);
+    const key = `${tool}\0${why}`;
+    if (this.reportedHidden.has(key)) return;
+    this.reportedHidden.add(key);
+    this.o.log(
+      `downscope mcp-proxy: ${this.o.server}: tool "${tool}" is hidden and refused: it ${why}. Review it, then run \`downscope mcp lock\`.\n`,
+    );
+  }
+
+  /** Remembers what a client's tools/list answer showed, unless the server changed its tools since it was asked. */
+  private noteListed(result: Record<string, unknown>, generation: number, whole: boolean): void {
+    if (generation !== this.listGeneration || !Array.isArray(result.tools)) return;
+    const complete = whole && (result.nextCursor === undefined || result.nextCursor === null);
+    const tools = complete || !this.listed ? new Map<string, Tool>() : this.listed.tools;
+    for (const t of result.tools as unknown[]) if (isObj(t) && typeof t.name === "string") tools.set(t.name, t);
+    this.listed = { tools, complete: complete || (this.listed?.complete ?? false) };
+  }
+
+  /**
+   * Why a tools/call of `tool` is refused by the lock, or undefined to go on.
+   * Checked against the server's current definition: listed again first when
+   * the proxy has not seen it since the server last said its tools changed.
+   */
+  private async lockGate(tool: string): Promise<string | undefined> {
+    const lock = this.currentLock();
+    if (lock.kind === "off") return undefined;
+    if (lock.kind === "broken") return this.lockRefusal(tool, { status: "unusable", why: lock.why }, lock.file);
+    let def = this.listed?.tools.get(tool);
+    if (def === undefined && this.listed?.complete !== true) {
+      try {
+        await this.relist();
+      } catch (e) {
+        return `downscope: denied: the tools of MCP server "${this.o.server}" could not be listed to check "${tool}" against the MCP lock (${e instanceof Error ? e.message : String(e)})`;
+      }
+      def = this.listed?.tools.get(tool);
+    }
+    if (def === undefined)
+      return `downscope: denied: MCP server "${this.o.server}" does not list a tool "${tool}", so it cannot be checked against the MCP lock (${lock.file})`;
+    const v = verdictUnder(lock, def);
+    if (v.status === "pinned") return undefined;
+    this.reportHidden(tool, v);
+    return this.lockRefusal(tool, v, lock.file);
+  }
+
+  private lockRefusal(tool: string, v: ToolVerdict, file: string): string {
+    return (
+      `downscope: denied: tool "${tool}" of MCP server "${this.o.server}" ${describeVerdict(v)} (${file}). ` +
+      "A tool whose definition changed after a person approved it may carry instructions that are not theirs, so downscope hides and refuses it " +
+      "until a person reviews it and runs `downscope mcp lock`. Do not work around this: tell the user which tool and why."
+    );
+  }
+
+  /** Lists every page of the default instance's tools; a list_changed meanwhile starts it again. */
+  private relist(): Promise<void> {
+    this.relisting ??= (async () => {
+      try {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const generation = this.listGeneration;
+          const tools = await this.listAll();
+          if (generation !== this.listGeneration) continue;
+          this.listed = { tools, complete: true };
+          const lock = this.currentLock();
+          for (const t of tools.values()) {
+            const v = verdictUnder(lock, t);
+            if (v.status !== "pinned") this.reportHidden(t.name as string, v);
+          }
+          return;
+        }
+        throw new Error("the server kept changing its tools while they were listed");
+      } finally {
+        this.relisting = undefined;
+      }
+    })();
+    return this.relisting;
+  }
+
+  private async listAll(): Promise<Map<string, Tool>> {
+    const instance = await this.instanceFor(this.defaultInstancePlan, false);
+    const tools = new Map<string, Tool>();
+    let cursor: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const r = await this.internalRequest(instance, "tools/list", cursor === undefined ? {} : { cursor });
+      if (r.error) throw new Error(`tools/list failed: ${r.error.message}`);
+      const list = r.result?.tools;
+      if (!Array.isArray(list)) throw new Error("tools/list answered without a tools array");
+      for (const t of list as unknown[]) if (isObj(t) && typeof t.name === "string") tools.set(t.name, t);
+      const next = r.result?.nextCursor;
+      if (typeof next !== "string" || next === "") return tools;
+      cursor = next;
+    }
+    throw new Error("tools/list did not end after 100 pages");
+  }
+
+  /**
+   * For `downscope mcp lock`: start the default instance as a client would
+   * (the same environment and slot token the proxy gives it), list every
+   * tool, and stop. The lock is not applied: this is what it is made from.
+   */
+  async listToolsOnce(): Promise<Tool[]> {
+    this.initializeRequest = {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "downscope-mcp-lock", version: "1" },
+      },
+    };
+    this.initializedNotification = { jsonrpc: "2.0", method: "notifications/initialized" };
+    try {
+      return [...(await this.listAll()).values()];
+    } finally {
+      await this.shutdown();
+    }
+  }
+
+  /** A request of the proxy's own to an instance, answered to the proxy, not the client. */
+  private internalRequest(
+    instance: Instance,
+    method: string,
+    params: Record<string, unknown>,
+  ): Promise<JSONRPCResponse> {
+    const id = this.nextUpstreamId++;
+    const timeoutMs = this.o.initializeTimeoutMs ?? 30_000;
+    return new Promise<JSONRPCResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        instance.pending.delete(id);
+        reject(new Error(`the upstream server did not answer ${method} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      instance.pending.set(id, {
+        kind: "internal",
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      instance.upstream.send(serialize({ jsonrpc: "2.0", id, method, params }));
+    });
   }
 
   private hideDenied(result: Record<string, unknown>): void {
@@ -542,7 +762,9 @@ export class McpProxy {
       const read = this.o.readToken ?? ((n: string, d: TokenSlot) => readSlotToken(n, d, this.o.env, this.o.cwd).value);
       token = { name: plan.slot.injectAs, value: read(plan.slot.name, plan.slot.def) };
     }
-    const env = upstreamEnv(this.o.env, this.strip, token);
+    const moved: Record<string, string> = {};
+    for (const m of this.o.movedSecrets ?? []) moved[m.name] = m.read();
+    const env = upstreamEnv({ ...this.o.env, ...moved }, this.strip, token);
     const label = planLabel(plan);
     // Assigned below, before any event can fire (events come from the event loop).
     const instance = {
@@ -754,6 +976,17 @@ export class McpProxy {
     // Lists (tools, prompts, resources) come from the default instance only.
     if (instance.plan.key !== this.defaultInstancePlan.key && /^notifications\/\w+\/list_changed$/.test(n.method)) {
       return;
+    }
+    if (n.method === "notifications/tools/list_changed") {
+      // What was listed is stale: the next tools/call is checked against a fresh listing, made now if locked.
+      this.listGeneration++;
+      this.listed = undefined;
+      if (this.currentLock().kind === "locked")
+        void this.relist().catch((e: unknown) =>
+          this.o.log(
+            `downscope mcp-proxy: ${this.o.server}: listing the changed tools failed (${e instanceof Error ? e.message : String(e)}); calls are refused until they can be listed\n`,
+          ),
+        );
     }
     this.o.write(serialize(n));
   }

@@ -35,12 +35,30 @@ function readKey(env: Env): Uint8Array | undefined {
   }
 }
 
-const macOf = (key: Uint8Array, file: string, hash: string) => toHex(hmacSha256(key, `${file}\0${hash}`));
+const macOf = (key: Uint8Array, domain: string, file: string, hash: string) =>
+  toHex(hmacSha256(key, `${domain === "" ? "" : `${domain}\0`}${file}\0${hash}`));
 
 export function readTrustStore(env: Env): Map<string, string> {
+  return readPins(env, trustStorePath(env), "", true);
+}
+
+/** Writes the store, signing every pin; makes the trust key first if there is none. */
+export function writeTrustStore(env: Env, files: ReadonlyMap<string, string>): void {
+  writePins(env, trustStorePath(env), "", files);
+}
+
+/**
+ * A signed pin store (path → sha256) at `store`, each pin signed with the
+ * trust key under `domain`, so a pin of one store means nothing in another
+ * (the trust store uses "", the MCP lock "mcp-lock"). `unsignedWithoutKey`:
+ * with no key and outside contained mode, read pins unsigned (only the trust
+ * store, written before signing existed); any other store trusts nothing
+ * without a key.
+ */
+export function readPins(env: Env, store: string, domain: string, unsignedWithoutKey = false): Map<string, string> {
   let text: string;
   try {
-    text = readFileSync(trustStorePath(env), "utf8");
+    text = readFileSync(store, "utf8");
   } catch {
     return new Map();
   }
@@ -53,27 +71,26 @@ export function readTrustStore(env: Env): Map<string, string> {
   if (data.version !== 1 || typeof data.files !== "object" || data.files === null) return new Map();
   const entries = Object.entries(data.files).filter((e): e is [string, string] => typeof e[1] === "string");
   const key = readKey(env);
-  const mustVerify = key !== undefined || containedState(env) !== undefined;
+  const mustVerify = !unsignedWithoutKey || key !== undefined || containedState(env) !== undefined;
   if (!mustVerify) return new Map(entries);
   if (key === undefined) return new Map(); // contained, and the key cannot be read here (the sandbox): nothing is trusted
   const macs = data.macs ?? {};
-  return new Map(entries.filter(([file, hash]) => macs[file] === macOf(key, file, hash)));
+  return new Map(entries.filter(([file, hash]) => macs[file] === macOf(key, domain, file, hash)));
 }
 
-/** Writes the store, signing every pin; makes the trust key first if there is none. */
-export function writeTrustStore(env: Env, files: ReadonlyMap<string, string>): void {
+/** Writes a pin store, signing every pin under `domain`; makes the trust key first if there is none. */
+export function writePins(env: Env, store: string, domain: string, files: ReadonlyMap<string, string>): void {
   const key = readKey(env) ?? makeKey(env);
-  const path = trustStorePath(env);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  mkdirSync(dirname(store), { recursive: true, mode: 0o700 });
   const sorted = [...files].sort();
   const data: TrustFile = {
     version: 1,
     files: Object.fromEntries(sorted),
-    macs: Object.fromEntries(sorted.map(([f, h]) => [f, macOf(key, f, h)])),
+    macs: Object.fromEntries(sorted.map(([f, h]) => [f, macOf(key, domain, f, h)])),
   };
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${store}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(data, null, 2) + "\n", { mode: 0o600 });
-  renameSync(tmp, path);
+  renameSync(tmp, store);
 }
 
 function makeKey(env: Env): Uint8Array {

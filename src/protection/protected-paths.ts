@@ -69,6 +69,7 @@ export function protectedPaths(env: Env, project: string): ProtectedPath[] {
       ? [{ path: dirname(managedConfigPath(env)), secret: false, what: "downscope's managed policy" }]
       : []),
     { path: join(h, ".claude.json"), secret: false, what: "Claude Code's user config (MCP servers)" },
+    { path: join(project, ".claude", "downscope-mcp.lock"), secret: false, what: "the project's MCP tool lock" },
     { path: "/etc/claude-code", secret: false, what: "Claude Code's managed settings" },
     { path: join(h, ".aws", "config"), secret: false, what: "the AWS config holding downscope's profiles" },
   ];

@@ -5,6 +5,7 @@
  * anything else. Every string from the audit trail is HTML-escaped: logged
  * commands are the agent's text, and a `<script>` in one must stay text.
  */
+import type { ScanResult } from "../scan/scan.js";
 import type { SuggestDiff } from "../suggest/diff.js";
 import { ACTIONS, total, type Summary, type SummaryAction } from "./summary.js";
 
@@ -15,6 +16,8 @@ export interface ReportInput {
   /** Why some records were not used (verification), if any. */
   problem?: string;
   suggestion?: { diff: SuggestDiff; text: string } | { unavailable: string };
+  /** `downscope scan` of the MCP configs (src/scan/), with paths shown as the reader knows them. */
+  scan?: { result: ScanResult; show: (path: string) => string } | { unavailable: string };
 }
 
 export function escapeHtml(s: string): string {
@@ -86,6 +89,8 @@ ${s.stopped
 <table><tr><th>service</th><th>kind</th><th>scope</th><th>times</th></tr>
 ${s.credentials.map((c) => `<tr>${cell(c.service)}${cell(c.kind)}${cell(c.scope)}${num(c.count)}</tr>`).join("\n") || '<tr><td colspan="4">none</td></tr>'}</table></section>`);
 
+  if (r.scan !== undefined) parts.push(scanSection(r.scan));
+
   const sg = r.suggestion;
   if (sg === undefined || "unavailable" in sg) {
     parts.push(
@@ -113,6 +118,37 @@ ${d.changed.map((c) => `<tr><td><code>${e(c.command)}</code></td>${cell(c.from)}
 ${parts.join("\n")}
 </main></body></html>
 `;
+}
+
+const SEVERITY_COLORS = { high: "#c62828", medium: "#f9a825", low: "#546e7a" } as const;
+
+/** `downscope scan`: every flag on every MCP server found, never a secret (a fingerprint at most). */
+function scanSection(scan: NonNullable<ReportInput["scan"]>): string {
+  const e = escapeHtml;
+  if ("unavailable" in scan)
+    return `<section id="mcp-scan"><h2>MCP config scan</h2><p>${e(scan.unavailable)}</p></section>`;
+  const { result, show } = scan;
+  const cards = (["high", "medium", "low"] as const)
+    .map((s) => `<div class="card" style="background:${SEVERITY_COLORS[s]}"><b>${result.counts[s]}</b>${s}</div>`)
+    .join("");
+  const rows = result.servers.flatMap((sv) =>
+    sv.findings.map(
+      (f) =>
+        `<tr><td style="color:${SEVERITY_COLORS[f.severity]};font-weight:600">${f.severity}</td><td>${e(sv.client)}</td><td><code>${e(show(sv.file))}</code>${sv.line !== undefined ? `:${sv.line}` : ""}</td><td>${e(sv.name)}</td><td>${e(f.kind)}</td><td><code>${e(f.where)}</code></td><td>${e(f.message)}${f.fingerprint ? ` <code>${e(f.fingerprint)}</code>` : ""}<br><span class="muted">${e(f.fix)}</span></td></tr>`,
+    ),
+  );
+  const broken = result.files
+    .filter((f) => f.error !== undefined)
+    .map(
+      (f) =>
+        `<li><code>${e(show(f.path))}${f.error?.line !== undefined ? `:${f.error.line}:${f.error.column ?? 1}` : ""}</code>: ${e(f.error?.message ?? "")}</li>`,
+    )
+    .join("");
+  return `<section id="mcp-scan"><h2>MCP config scan</h2><div class="cards">${cards}</div>
+<p class="muted">${result.files.length} config files, ${result.servers.length} servers (<code>downscope scan</code>). Secrets are shown by kind and fingerprint, never by value.</p>
+${broken ? `<p>Files that could not be read:</p><ul>${broken}</ul>` : ""}
+<table id="mcp-scan-findings"><tr><th>severity</th><th>client</th><th>file</th><th>server</th><th>kind</th><th>where</th><th>what, and how to fix it</th></tr>
+${rows.join("\n") || '<tr><td colspan="7">nothing flagged</td></tr>'}</table></section>`;
 }
 
 /** A stacked bar chart of the timeline, inline SVG. */

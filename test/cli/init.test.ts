@@ -56,7 +56,7 @@ describe("downscope init", () => {
     );
   });
 
-  it("--ci github writes a workflow running lint, test and test --attacks", async () => {
+  it("--ci github writes a workflow running lint, test, test --attacks and mcp lock --check", async () => {
     const sb = sandbox();
     const r = await runCli(["init", "--ci", "github"], { env: sb.env, cwd: sb.project });
     expect(r.code).toBe(0);
@@ -69,7 +69,10 @@ describe("downscope init", () => {
       "downscope lint .claude/downscoping.yaml",
       "downscope test --policy .claude/downscoping.yaml",
       "downscope test --attacks --policy .claude/downscoping.yaml",
+      "downscope mcp lock --check",
     ]);
+    const lockStep = (parseDocument(wf).toJS().jobs.policy.steps as { run?: string; if?: string }[]).at(-1);
+    expect(lockStep?.if).toBe("hashFiles('.claude/downscope-mcp.lock') != ''"); // only where a lock is committed
     expect(parseDocument(wf).toJS().on).toContain("push");
   });
 

@@ -40,6 +40,7 @@ export function sandbox(base: string = tmpdir()): Sandbox {
     XDG_CACHE_HOME: join(home, ".cache"),
     XDG_DATA_HOME: join(home, ".local/share"),
     DOWNSCOPE_MANAGED_CONFIG: join(root, "etc/downscope/config.yaml"),
+    DOWNSCOPE_CLAUDE_MANAGED_DIR: join(root, "etc/claude-code"),
     PATH: process.env.PATH ?? "/usr/bin:/bin",
   };
   return {

@@ -194,8 +194,35 @@ services:
 
 describe("parseProxyArgs", () => {
   it.each<[string[], Record<string, string>, unknown]>([
-    [["--server", "gh", "--", "npx", "-y", "srv"], {}, { server: "gh", file: "npx", args: ["-y", "srv"] }],
-    [["--server=gh", "--", "srv", "--server", "x"], {}, { server: "gh", file: "srv", args: ["--server", "x"] }],
-    [["--", "srv"], { DOWNSCOPE_MCP_SERVER: "env" }, { server: "env", file: "srv", args: [] }],
+    [
+      ["--server", "gh", "--", "npx", "-y", "srv"],
+      {},
+      { server: "gh", file: "npx", args: ["-y", "srv"], envSlots: [] },
+    ],
+    [
+      ["--server=gh", "--", "srv", "--server", "x"],
+      {},
+      { server: "gh", file: "srv", args: ["--server", "x"], envSlots: [] },
+    ],
+    [["--", "srv"], { DOWNSCOPE_MCP_SERVER: "env" }, { server: "env", file: "srv", args: [], envSlots: [] }],
+    [
+      ["--server", "gh", "--env-slot", "GH_TOKEN=mcp-gh-GH_TOKEN", "--env-slot=B=b", "--", "srv"],
+      {},
+      {
+        server: "gh",
+        file: "srv",
+        args: [],
+        envSlots: [
+          { name: "GH_TOKEN", slot: "mcp-gh-GH_TOKEN" },
+          { name: "B", slot: "b" },
+        ],
+      },
+    ],
   ])("%j → %j", (argv, env, want) => expect(parseProxyArgs(argv, env)).toEqual(want));
+
+  it.each([["--env-slot"], ["--env-slot", "novalue"], ["--env-slot", "A=../x"], ["--env-slot", "1A=x"]])(
+    "refuses %j",
+    (...bad) =>
+      expect(() => parseProxyArgs(["--server", "s", ...bad, "--", "srv"], {})).toThrow(/--env-slot needs VAR=SLOT/),
+  );
 });

@@ -310,7 +310,7 @@ services:
     for (const argv of [["mcp-proxy"], ["mcp-proxy", "--server", "x"], ["mcp-proxy", "--bogus", "--", "srv"]]) {
       const r = await runCli(argv, { env: sb.env, cwd: sb.project });
       expect(r.code).toBe(64);
-      expect(r.stderr).toContain("usage: downscope mcp-proxy --server NAME -- <command>");
+      expect(r.stderr).toContain("usage: downscope mcp-proxy --server NAME [--env-slot VAR=SLOT]... -- <command>");
       expect(r.stdout).toBe("");
     }
   });

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/run-cli.js";
+import { scanSandbox, SECRETS } from "../scan/fixtures.js";
 import { sandboxWithTrail, START, TRAIL } from "../suggest/fixture.js";
 import { renderInChromium } from "./chromium.js";
 
@@ -44,6 +45,7 @@ describe("downscope report --html", () => {
       "per-rule",
       "denied-reviewed",
       "credentials",
+      "mcp-scan",
       "suggestion",
     ])
       expect(page.dom, id).toContain(`id="${id}"`);
@@ -52,6 +54,30 @@ describe("downscope report --html", () => {
     expect(page.png.subarray(1, 4).toString()).toBe("PNG");
     expect(page.png.length).toBeGreaterThan(20_000);
     if (process.env.DOWNSCOPE_REPORT_SCREENSHOT) writeFileSync(process.env.DOWNSCOPE_REPORT_SCREENSHOT, page.png);
+  }, 120_000);
+
+  /*
+   * Bug to avoid: the report, a file people pass around, shows the plaintext
+   * secrets the scan found in MCP configs.
+   * Proves: the MCP config scan section lists the flags with kinds and
+   * fingerprints, no secret value is in the page, and the page still makes no
+   * request in Chromium.
+   */
+  it("has an MCP config scan section, without a secret in it", async () => {
+    const sb = scanSandbox();
+    const file = join(sb.root, "report.html");
+    const r = await runCli(["report", "--html", file], { env: sb.env, cwd: sb.project });
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(file, "utf8");
+    for (const secret of Object.values(SECRETS)) expect(html).not.toContain(secret);
+    const page = await renderInChromium(file);
+    expect(page.requests).toEqual([]);
+    expect(page.dom).toContain('id="mcp-scan"');
+    expect(page.dom).toMatch(/<td><code>~\/\.claude\.json<\/code>:6<\/td><td>github<\/td><td>secret<\/td>/);
+    expect(page.dom).toMatch(
+      /a plaintext secret \(GitHub token\) is written in the config <code>sha256:[0-9a-f]{12}<\/code>/,
+    );
+    expect(page.dom).toContain("mounts the root directory into the container");
   }, 120_000);
 
   it("the request check can fail: a page with external references is caught", async () => {
