@@ -119,6 +119,51 @@ if (haveHook) {
     },
   );
 }
+// Contained mode: downscope-exec confining the stand-in in its own bubblewrap namespace (src/exec/confine.ts).
+const bwrap = ["/usr/bin/bwrap", "/bin/bwrap"].find((p) => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+});
+let containedEnv;
+if (bwrap) {
+  const cHome = join(root, "c-home");
+  const cProject = join(root, "c-project");
+  mkdirSync(join(cProject, ".claude"), { recursive: true });
+  writeFileSync(join(cProject, ".claude/downscoping.yaml"), "version: 1\nservices: {}\n");
+  mkdirSync(join(cHome, ".config/downscope/slots"), { recursive: true, mode: 0o700 });
+  writeFileSync(join(cHome, ".config/downscope/slots/ro"), "fake-bench-token-ro\n", { mode: 0o600 });
+  writeFileSync(
+    join(cHome, ".config/downscope/config.yaml"),
+    `version: 1\nservices:\n  gh:\n    binary_path: ${standIn}\n    token_slots: { ro: { file: ~/.config/downscope/slots/ro, inject_as: GH_TOKEN } }\n    default_slot: ro\n`,
+  );
+  containedEnv = {
+    PATH: process.env.PATH,
+    HOME: cHome,
+    XDG_CONFIG_HOME: join(cHome, ".config"),
+    XDG_STATE_HOME: join(cHome, ".state"),
+    XDG_CACHE_HOME: join(cHome, ".cache"),
+    XDG_DATA_HOME: join(cHome, ".data"),
+    DOWNSCOPE_MANAGED_CONFIG: join(root, "c-managed.yaml"),
+    CLAUDE_PROJECT_DIR: cProject,
+  };
+  const stateDir = join(cHome, ".state/downscope/contained");
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(
+    join(stateDir, "state.json"),
+    JSON.stringify({ version: 1, settingsFile: join(cHome, ".claude/settings.json"), exec: "x", denyRules: [] }),
+    { mode: 0o600 },
+  );
+  cases.push({
+    name: "downscope-exec gh (stand-in), contained",
+    file: process.execPath,
+    args: [DSX, "gh", "pr", "list"],
+    env: containedEnv,
+    cwd: cProject,
+  });
+}
 const moto = await startMoto().catch((e) => ({ error: e.message }));
 if (!moto.error) {
   const aws = awsSetup(moto.url);
@@ -137,6 +182,15 @@ if (!moto.error) {
       env: aws,
       cwd: home,
     });
+}
+// BENCH_AGAINST=<another checkout, built>: the same whole-process cases with its bins, interleaved in this run.
+const AGAINST = process.env.BENCH_AGAINST;
+if (AGAINST) {
+  const other = (p) =>
+    p.replace(DSX, join(AGAINST, "bin/downscope-exec.js")).replace(DS, join(AGAINST, "bin/downscope.js"));
+  for (const c of [...cases])
+    if (c.args.some((a) => a === DS || a === DSX) && !c.name.endsWith("contained"))
+      cases.push({ ...c, name: `${c.name} [against]`, args: c.args.map(other) });
 }
 // Policy files a user works with are older than two seconds; a fresher one is
 // hashed on every run, not remembered by its identity (src/policy/load.ts).
@@ -174,6 +228,10 @@ if (haveHook) {
 }
 const added = m["downscope-exec gh (stand-in)"].medianMs - m["stand-in gh"].medianMs;
 row("3. downscope-exec gh: added over stand-in", added, "ms", nodeMs, added / nodeMs, 1.3);
+if (m["downscope-exec gh (stand-in), contained"]) {
+  const c = m["downscope-exec gh (stand-in), contained"].medianMs - m["stand-in gh"].medianMs;
+  row("3c. downscope-exec gh, contained (bubblewrap): added over stand-in", c, "ms", nodeMs, c / nodeMs, undefined);
+}
 if (m["credential-process (cache hit)"]) {
   const cp = m["credential-process (cache hit)"].medianMs;
   row("4. credential-process, cache hit", cp, "ms", nodeMs, cp / nodeMs, 1.2);
@@ -274,6 +332,14 @@ for (const r of rows) {
   console.log(
     `${r.name.padEnd(58)} ${`${r.value.toFixed(r.unit === "ms" && r.value < 1 ? 4 : 1)} ${r.unit}`.padStart(10)} ${r.baseline.toFixed(1).padStart(10)} ${r.ratio.toFixed(2).padStart(7)} ${`≤${r.target}`.padStart(6)}  ${r.met ? "yes" : "NO"}`,
   );
+}
+if (AGAINST) {
+  console.log(`\nagainst ${AGAINST}, in the same run (median ms: this build / that build):`);
+  for (const [name, r] of Object.entries(m))
+    if (m[`${name} [against]`])
+      console.log(
+        `  ${name.padEnd(40)} ${r.medianMs.toFixed(1).padStart(6)} / ${m[`${name} [against]`].medianMs.toFixed(1)}`,
+      );
 }
 console.log(`\ninstall size: ${results.installSize}`);
 console.log(`wrote bench/results/latest.json`);

@@ -14,7 +14,7 @@ import { loadPolicy } from "../policy/load.js";
 import { serviceForBinary, type Policy } from "../policy/policy.js";
 import type { ChildPlan } from "./channel.js";
 import { channelFor } from "./channels/index.js";
-import { prepareConfinement, sandboxedRefusal, type Confinement } from "./confine.js";
+import type { Confinement } from "./confine.js";
 import { safeChildPath, slotSourceVars, without, withoutUnsafe } from "./env.js";
 import { readPins } from "./pins.js";
 import { resolveRealBinary, type Resolved } from "./resolve-binary.js";
@@ -105,7 +105,9 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
   const binary = basename(req.binary);
   if (binary === "" || binary === "." || binary === "..") throw new UsageError(`not a binary name: ${req.binary}`);
   const contained = containedState(req.env);
-  if (contained && inSandbox(req.env) && !req.explain) throw sandboxedRefusal(binary, req.args);
+  // Contained mode's stage (src/exec/confine.ts) is loaded only when contained: default mode never evaluates it.
+  const confine = contained ? await import("./confine.js") : undefined;
+  if (confine && inSandbox(req.env) && !req.explain) throw confine.sandboxedRefusal(binary, req.args);
   const policy = await loadPolicy({ cwd: req.cwd, env: req.env });
   const decision = decide(policy, { kind: "cli", binary, args: req.args }, pathContext(req.cwd, req.env));
   if (decision.service === undefined)
@@ -140,9 +142,14 @@ export async function planExec(req: ExecRequest, deps: ExecDeps): Promise<ExecPl
     );
 
   // Contained: checked before any credential is read (src/exec/confine.ts).
-  const confinement: Confinement | undefined = contained
-    ? prepareConfinement({ binary, args: req.args, env: req.env, cwd: req.cwd, policy, grant })
-    : undefined;
+  const confinement: Confinement | undefined = confine?.prepareConfinement({
+    binary,
+    args: req.args,
+    env: req.env,
+    cwd: req.cwd,
+    policy,
+    grant,
+  });
   const pins = readPins(req.env);
   const resolved = resolveRealBinary({
     binary,

@@ -54,24 +54,35 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
     const files = payload.tool_input.file_paths;
     if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === "string" && f !== ""))
       return { decision: "deny", reason: "downscope: a patch that names no file cannot be checked, so it is blocked" };
-    const settings = await fileToolSettings(cwd, opts);
     const { decideFileTool } = await import("./file-tools.js");
     const contained = containedState(opts.env) !== undefined;
+    let settings: Awaited<ReturnType<typeof fileToolSettings>> = {
+      protectReads: [],
+      allowReads: [],
+      containedWritable: [],
+    };
     for (const f of files as string[]) {
-      const a = decideFileTool("Write", { file_path: f }, opts.env, cwd, { contained, ...settings });
+      let a = decideFileTool("Write", { file_path: f }, opts.env, cwd, { contained, ...settings });
+      if (a.decision === "deny" && a.outsideProject) {
+        settings = await fileToolSettings(cwd, opts);
+        a = decideFileTool("Write", { file_path: f }, opts.env, cwd, { contained, ...settings });
+      }
       if (a.decision === "deny")
         return { decision: "deny", reason: a.reason.replace(/\bWrite of /, "the patch's change to ") };
     }
     return { decision: "none" };
   }
   // File tools: writes to protected places, writes outside the project when contained, reads of credentials.
+  // A write needs the policy only for a trusted contained_writable, so it is loaded only then (the hook runs
+  // before every file edit); a read needs its protect_reads and allow_reads.
   if (FILE_WRITE_TOOLS.has(payload.tool_name) || FILE_READ_TOOL_NAMES.has(payload.tool_name)) {
-    const settings = await fileToolSettings(cwd, opts);
     const { decideFileTool } = await import("./file-tools.js");
-    return decideFileTool(payload.tool_name, payload.tool_input, opts.env, cwd, {
-      contained: containedState(opts.env) !== undefined,
-      ...settings,
-    });
+    const contained = containedState(opts.env) !== undefined;
+    const decideWith = (s: Awaited<ReturnType<typeof fileToolSettings>>) =>
+      decideFileTool(payload.tool_name, payload.tool_input, opts.env, cwd, { contained, ...s });
+    if (FILE_READ_TOOL_NAMES.has(payload.tool_name)) return decideWith(await fileToolSettings(cwd, opts));
+    const first = decideWith({ protectReads: [], allowReads: [], containedWritable: [] });
+    return first.decision === "deny" && first.outsideProject ? decideWith(await fileToolSettings(cwd, opts)) : first;
   }
   if (!isBash && !payload.tool_name.startsWith("mcp__")) return { decision: "none" };
   const command = payload.tool_input.command;

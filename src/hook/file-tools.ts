@@ -26,7 +26,10 @@ import {
 } from "../protection/protected-paths.js";
 import { FILE_WRITE_TOOLS, projectDir } from "./self-gate.js";
 
-export type FileToolAnswer = { decision: "none" } | { decision: "deny"; reason: string };
+export type FileToolAnswer =
+  | { decision: "none" }
+  /** `outsideProject`: denied only because it writes outside the project when contained (a trusted `contained_writable` may allow it). */
+  | { decision: "deny"; reason: string; outsideProject?: true };
 
 /** Claude Code's tools that read files, and the input fields naming what they read. */
 export const FILE_READ_TOOLS: ReadonlyMap<string, readonly string[]> = new Map([
@@ -69,6 +72,7 @@ export function decideFileTool(
   if (settings.contained && !writableWhenContained(target, env, project, settings.containedWritable))
     return {
       decision: "deny",
+      outsideProject: true,
       reason: `downscope: contained mode: ${tool} of ${displayPath(file, env)} is outside the project (${project}). The file tools write only inside the project, as sandboxed commands do; if the file must change, ask the user to change it.`,
     };
   return { decision: "none" };

@@ -19,8 +19,7 @@ import { analyzeSimple } from "../shell/simple.js";
 import { decideBash, decideMcp, type HookContext, type HookResult } from "./decide.js";
 import type { HookPayload } from "./protocol.js";
 import { decideSelf } from "./self-protect.js";
-import { decideEnvReads, decideReads } from "./credential-reads.js";
-import { readProtected } from "./file-tools.js";
+import { decideEnvReads } from "./credential-reads.js";
 
 export { auditEvent } from "../audit/event.js";
 
@@ -87,6 +86,11 @@ export async function answerReads(
   if (byEnv !== undefined) return byEnv;
   const a = (await analyzer(command))(command);
   if (a.errors.length > 0) return undefined; // left to the decision, which denies what it cannot parse when it matters
+  // The list of credential files loads only for a command that may name one (the gate in answer.ts).
+  const [{ decideReads }, { readProtected }] = await Promise.all([
+    import("./credential-reads.js"),
+    import("./file-tools.js"),
+  ]);
   return decideReads(a, { env, cwd, project, list: readProtected(env, project, settings) });
 }
 
