@@ -6,7 +6,7 @@
  * into the user settings and records them (src/protection/contained-state.ts), so that
  * uninstall, or an install without --contain, takes out exactly those.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { isObj, type Obj, type Scope } from "../agents/spec.js";
 import { containSettings, type ContainSettings } from "../contain/settings.js";
@@ -88,7 +88,20 @@ async function containmentFor(io: Io, file: string, existing: Obj): Promise<Cont
       // A GitHub App's private key is read by downscope-exec only, outside the sandbox.
       if (svc.private_key?.file !== undefined) slotFiles.push(resolve(expandHome(svc.private_key.file, io.env)));
     }
-  return containSettings({ env: io.env, exec: `${node} ${script}`, slotFiles, slotVars });
+  // The slots' tokens, to recognise one exported under another name (MY_BUILD_VAR=<the token>).
+  const slotValues: string[] = [];
+  for (const f of slotFiles)
+    try {
+      const v = readFileSync(f, "utf8").trim();
+      if (v !== "" && !v.includes("\n")) slotValues.push(v);
+    } catch {
+      /* a missing source is doctor's to report */
+    }
+  for (const v of slotVars) {
+    const x = io.env[v]?.trim();
+    if (x) slotValues.push(x);
+  }
+  return containSettings({ env: io.env, exec: `${node} ${script}`, slotFiles, slotVars, slotValues });
 }
 
 export const CONTAIN = "--contain";

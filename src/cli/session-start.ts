@@ -4,52 +4,86 @@
  * refreshes the shims and appends `export PATH="<shims>:$PATH"` to the file
  * named by CLAUDE_ENV_FILE, which Claude Code sources before each Bash command.
  *
+ * Contained mode, also: every variable of Claude Code's environment that holds
+ * a credential — by name or shape, or because its value is a slot's token —
+ * is unset in the agent's shell, and the ones the sandbox does not keep out
+ * (sandbox.credentials.envVars, written at install) are recorded for this
+ * session, so that the PreToolUse hook blocks every command while they are
+ * set (src/hook/answer.ts): an `unset` leaves the value in the shell's own
+ * /proc/<pid>/environ.
+ *
  * SessionStart cannot block a session, so this never fails: on any error it
  * says so on stderr, writes nothing and exits 0. The PreToolUse hook still
  * decides every command it sees.
  */
 import { appendFileSync, readFileSync } from "node:fs";
 import { errorMessage } from "../errors.js";
-import { pathExportLine } from "./env.js";
-import type { Command } from "../io.js";
-import { ensureShims } from "./shims.js";
-import { containedState } from "../protection/contained-state.js";
+import { expandHome } from "../paths.js";
+import type { Policy } from "../policy/policy.js";
 import { loadPolicy } from "../policy/load.js";
-import type { Io } from "../io.js";
+import { containedState, writeSessionSecrets, type ContainedState } from "../protection/contained-state.js";
+import { CREDENTIAL_ENV, isAgentSessionVar, secretVars } from "../protection/secret-env.js";
+import type { Command, Io } from "../io.js";
+import { pathExportLine } from "./env.js";
+import { ensureShims } from "./shims.js";
 
-async function slotVars(io: Io): Promise<string[]> {
-  const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
-  return policy.layers.flatMap((l) =>
-    Object.values(l.config.services).flatMap((s) =>
-      Object.values(s.token_slots ?? {}).flatMap((t) => (t.env_var !== undefined ? [t.env_var] : [])),
-    ),
-  );
+/** The slots' source variables, and the values of their sources this process can read (to recognise them under other names). */
+function slotSources(policy: Policy, io: Io): { vars: string[]; values: Set<string> } {
+  const vars: string[] = [];
+  const values = new Set<string>();
+  for (const l of policy.layers)
+    for (const s of Object.values(l.config.services))
+      for (const t of Object.values(s.token_slots ?? {})) {
+        if (t.env_var !== undefined) {
+          vars.push(t.env_var);
+          const v = io.env[t.env_var]?.trim();
+          if (v) values.add(v);
+        }
+        if (t.file !== undefined)
+          try {
+            const v = readFileSync(expandHome(t.file, io.env), "utf8").trim();
+            if (v) values.add(v);
+          } catch {
+            /* a missing source is doctor's to report */
+          }
+      }
+  return { vars, values };
 }
-import { CREDENTIAL_ENV, secretVars } from "../protection/secret-env.js";
 
 /**
- * Contained mode: the credential variables are unset in the agent's shell too.
- * The sandbox's credentials.envVars deny is what removes them for real (an
- * `unset` here leaves the value in the shell's own /proc/<pid>/environ); this
- * line covers a sandbox that lacks the setting, and the shell's own children.
+ * The variables to unset, and those the sandbox does not keep out. Claude
+ * Code's own session variables are left alone (src/protection/secret-env.ts).
  */
-function unsetLine(io: Io, slots: readonly string[]): string {
-  const names = new Set<string>([...CREDENTIAL_ENV, ...slots, ...secretVars(io.env)]);
-  return `unset ${[...names].sort().join(" ")}`;
+export function sessionSecrets(
+  env: Io["env"],
+  state: ContainedState,
+  slots: { vars: readonly string[]; values: ReadonlySet<string> },
+): { unset: string[]; unkept: string[] } {
+  const found = secretVars(env, slots.values);
+  const unset = [...new Set([...CREDENTIAL_ENV, ...slots.vars, ...found])].sort();
+  const kept = new Set(state.keptOut ?? CREDENTIAL_ENV);
+  return { unset, unkept: found.filter((n) => !kept.has(n) && !isAgentSessionVar(n)) };
 }
 
 export const sessionStart: Command = async (_argv, io) => {
   try {
-    // The payload (session_id, source, ...) is read so the pipe is drained; nothing in it changes what we do.
     const text = await io.stdin();
-    if (text.trim() !== "") JSON.parse(text);
+    const payload = text.trim() === "" ? {} : (JSON.parse(text) as { session_id?: unknown });
     const target = io.env.CLAUDE_ENV_FILE;
     if (target === undefined || target === "") {
       io.stderr("downscope session-start: CLAUDE_ENV_FILE is not set; the shims are not put on PATH\n");
       return 0;
     }
     const report = await ensureShims(io);
-    const line = pathExportLine(report.dir) + (containedState(io.env) ? `\n${unsetLine(io, await slotVars(io))}` : "");
+    let line = pathExportLine(report.dir);
+    const state = containedState(io.env);
+    if (state) {
+      const policy = await loadPolicy({ cwd: io.cwd, env: io.env });
+      const { unset, unkept } = sessionSecrets(io.env, state, slotSources(policy, io));
+      line += `\nunset ${unset.join(" ")}`;
+      if (typeof payload.session_id === "string" && payload.session_id !== "")
+        writeSessionSecrets(io.env, payload.session_id, unkept);
+    }
     let current = "";
     try {
       current = readFileSync(target, "utf8");

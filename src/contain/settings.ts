@@ -33,6 +33,8 @@ export interface ContainInput {
   /** Token files (`file:` slot sources) and environment variables (`env_var:`) named in the policy layers. */
   slotFiles: string[];
   slotVars: string[];
+  /** The slots' tokens as read at install (never written anywhere): a variable holding one is kept out too. */
+  slotValues?: string[];
 }
 
 export interface ContainSettings {
@@ -75,7 +77,9 @@ export function containSettings(input: ContainInput): ContainSettings {
       writeDeny.set(p.path, isDirectory(p.path));
 
   // Every credential variable of the installer's environment too, whatever its name (MY_GH_PAT).
-  const keptOut = [...new Set([...CREDENTIAL_ENV, ...input.slotVars, ...secretVars(input.env)])].sort();
+  const keptOut = [
+    ...new Set([...CREDENTIAL_ENV, ...input.slotVars, ...secretVars(input.env, new Set(input.slotValues ?? []))]),
+  ].sort();
   const envVars = keptOut.map((name) => ({ name, mode: "deny" }));
   const rule = (kind: "Read" | "Edit", [p, dir]: [string, boolean]) =>
     `${kind}(${ruleSpelling(p, home)}${dir ? "/**" : ""})`;

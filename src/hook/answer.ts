@@ -14,7 +14,7 @@ import { loadPolicy } from "../policy/load.js";
 import { serviceBinaries, settingsOf, type Policy } from "../policy/policy.js";
 import { mayInvolveService } from "../shell/prefilter.js";
 import { containmentProblem } from "../contain/check.js";
-import { containedState } from "../protection/contained-state.js";
+import { containedState, sessionSecrets } from "../protection/contained-state.js";
 import type { HookResult } from "./decide.js";
 import { PATCH_TOOL, type HookPayload } from "./protocol.js";
 import {
@@ -112,6 +112,9 @@ export async function answerPayload(payload: HookPayload, opts: AnswerOptions): 
     const names = secretVars(opts.env);
     if (contained) {
       const unkept = names.filter((n) => !keptOut(contained).has(n) && !isAgentSessionVar(n));
+      // And those session-start recognised by their value (a slot's token under an innocent name).
+      for (const n of sessionSecrets(opts.env, payload.session_id))
+        if (opts.env[n] !== undefined && !unkept.includes(n)) unkept.push(n);
       if (unkept.length > 0) return unkeptDeny(unkept);
     }
     const reads = await readsAnswer(command as string, names, cwd, opts.env, settings);

@@ -65,6 +65,7 @@ export function parsePayload(text: string): HookPayload {
     tool_name: p.tool_name,
     tool_input: input as Record<string, unknown>,
     ...(typeof p.cwd === "string" ? { cwd: p.cwd } : {}),
+    ...(typeof p.session_id === "string" ? { session_id: p.session_id } : {}),
   };
 }
 

@@ -66,3 +66,23 @@ export function removeContainedState(env: Env): void {
  * makes downscope refuse more, never less.
  */
 export const inSandbox = (env: Env): boolean => env.SANDBOX_RUNTIME === "1";
+
+/**
+ * The credential variables session-start found that the sandbox does not keep
+ * out — recognised by their value (a slot's token under another name), which
+ * the hook cannot recompute cheaply on every call. Kept per session id; the
+ * hook denies every Bash command of that session while one is set.
+ */
+const sessionFile = (env: Env, session: string) =>
+  join(stateHome(env), "contained", "sessions", `${session.replace(/[^A-Za-z0-9_-]/g, "_")}.json`);
+
+export function writeSessionSecrets(env: Env, session: string, names: readonly string[]): void {
+  if (names.length === 0) rmSync(sessionFile(env, session), { force: true });
+  else writePrivateJson(sessionFile(env, session), { version: 1, names });
+}
+
+export function sessionSecrets(env: Env, session: string | undefined): string[] {
+  if (session === undefined || session === "") return [];
+  const r = readPrivateJson<{ version?: unknown; names?: unknown }>(sessionFile(env, session));
+  return r?.version === 1 && Array.isArray(r.names) ? r.names.filter((n): n is string => typeof n === "string") : [];
+}

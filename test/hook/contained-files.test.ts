@@ -121,3 +121,46 @@ describe("contained: credential variables the sandbox does not keep out", () => 
     expect(r.decision).toBe("none");
   });
 });
+
+describe("contained: a slot's token under an innocent name (session-start recognises it by its value)", () => {
+  it("is recorded for the session, and the hook then blocks that session's commands, naming it", async () => {
+    const { runCli } = await import("../helpers/run-cli.js");
+    const token = "plain-looking-slot-value-31337";
+    const sb = setup(
+      true,
+      "version: 1\nservices:\n  gh:\n    token_slots: { ro: { file: ~/.config/downscope/slots/ro } }\n    default_slot: ro\n",
+      [...CREDENTIAL_ENV],
+    );
+    sb.write("home/.config/downscope/slots/ro", `${token}\n`, 0o600);
+    const envFile = sb.write("envfile", "");
+    const env = { ...sb.env, CLAUDE_ENV_FILE: envFile, BUILD_CACHE_KEY_X: token, CLAUDE_PROJECT_DIR: sb.project };
+    const r = await runCli(["session-start"], {
+      env,
+      cwd: sb.project,
+      stdin: JSON.stringify({ session_id: "s-1", hook_event_name: "SessionStart" }),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const { readFileSync } = await import("node:fs");
+    expect(readFileSync(envFile, "utf8")).toMatch(/unset .*BUILD_CACHE_KEY_X/);
+    const deny = await answerPayload(
+      { tool_name: "Bash", tool_input: { command: "ls" }, cwd: sb.project, session_id: "s-1" },
+      { env, cwd: sb.project },
+    );
+    expect(deny.decision).toBe("deny");
+    expect((deny as { reason: string }).reason).toMatch(/BUILD_CACHE_KEY_X holds a credential/);
+    expect((deny as { reason: string }).reason).not.toContain(token);
+    // Another session, or the variable gone: no block.
+    const other = await answerPayload(
+      { tool_name: "Bash", tool_input: { command: "ls" }, cwd: sb.project, session_id: "s-2" },
+      { env, cwd: sb.project },
+    );
+    expect(other.decision).toBe("none");
+    const gone = { ...env };
+    delete (gone as Record<string, string | undefined>).BUILD_CACHE_KEY_X;
+    const after = await answerPayload(
+      { tool_name: "Bash", tool_input: { command: "ls" }, cwd: sb.project, session_id: "s-1" },
+      { env: gone, cwd: sb.project },
+    );
+    expect(after.decision).toBe("none");
+  });
+});
