@@ -72,7 +72,7 @@ const shellOutside = outside("../shell/analyze.js", "/src/hook/service.ts", "./s
 const serviceOutside = [
   outside("./service.js", "/src/hook/answer.ts", "./hook-service.cjs"),
   outside("./protected-paths.js", "/src/hook/answer.ts", "./hook-files.cjs"),
-  outside("../hook/service.js", "/src/cli/hook.ts", "./hook-service.cjs"),
+  outside("./service.js", "/src/hook/hook-call.ts", "./hook-service.cjs"),
 ];
 // The other agents' hook adapters load only for `downscope hook --agent …`: Claude Code's hook never reads them.
 const agentsOutside = [
