@@ -94,6 +94,21 @@ await Promise.all([
     plugins: [parseOutside, ...serviceOutside, ...agentsOutside],
   }),
   build({ ...cjs, entryPoints: { "hook-cursor": "src/hook/agents/cursor.ts" }, outdir: "dist" }),
+  // The decision service (its HTTP side), resident.
+  build({ ...cjs, entryPoints: { serve: "src/cli/run-serve.ts" }, outdir: "dist" }),
+  // The decision service's decision thread: the hook's own code (hook-call.ts), with the same lazily loaded bundles.
+  build({
+    ...cjs,
+    entryPoints: { "serve-worker": "src/serve/decision-worker.ts" },
+    outdir: "dist",
+    plugins: [
+      parseOutside,
+      ...serviceOutside,
+      ...agentsOutside,
+      outside("../hook/service.js", "/src/serve/decision-worker.ts", "./hook-service.cjs"),
+      outside("../hook/protected-paths.js", "/src/serve/decision-worker.ts", "./hook-files.cjs"),
+    ],
+  }),
   build({ ...cjs, entryPoints: { "hook-files": "src/hook/protected-paths.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-gemini": "src/hook/agents/gemini.ts" }, outdir: "dist" }),
   build({

@@ -9,6 +9,8 @@
  *     `downscope hook`, with a timeout above the hook's own deadline;
  *   - SessionStart → `downscope session-start` (puts the shims first on PATH
  *     through CLAUDE_ENV_FILE).
+ * With --serve (user scope), the PreToolUse hook is the decision service's
+ * `http` hook instead (src/cli/install-claude-serve.ts, docs/claude-code.md).
  * Idempotent; keeps every other key and hook; backs the file up; shows a diff
  * on --dry-run. It also writes the shims and pins the real binaries
  * (`downscope shims install`); uninstall leaves those, other entry points share them. Uninstall removes exactly what install added: if the file is
@@ -34,6 +36,8 @@ import {
   type Json,
   type Obj,
 } from "./agent-settings.js";
+import { isServeHook } from "../serve/claude-hooks.js";
+import { afterServeInstall, servedBy, serveHooksToInstall, withoutServeKey } from "./install-claude-serve.js";
 import type { Command, Io } from "./io.js";
 import { ensureShims } from "./shims.js";
 
@@ -50,16 +54,20 @@ interface Options {
   scope: Scope;
   dryRun: boolean;
   contain: boolean;
+  /** The decision service's http hook instead of the process hook (src/cli/install-claude-serve.ts). */
+  serve: boolean;
 }
 
 function parseOptions(argv: string[], kind: "install" | "uninstall"): Options {
   let scope: Scope = "user";
   let dryRun = false;
   let contain = false;
+  let serve = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--dry-run") dryRun = true;
     else if (a === "--contain" && kind === "install") contain = true;
+    else if (a === "--serve" && kind === "install") serve = true;
     else if (a === "--scope" || a.startsWith("--scope=")) {
       const v = a === "--scope" ? argv[++i] : a.slice(8);
       if (v !== "user" && v !== "project" && v !== "local")
@@ -67,14 +75,18 @@ function parseOptions(argv: string[], kind: "install" | "uninstall"): Options {
       scope = v;
     } else
       throw new UsageError(
-        `usage: downscope ${kind} claude [--scope user|project|local]${kind === "install" ? " [--contain]" : ""} [--dry-run]`,
+        `usage: downscope ${kind} claude [--scope user|project|local]${kind === "install" ? " [--contain] [--serve]" : ""} [--dry-run]`,
       );
   }
   if (contain && scope !== "user")
     throw new UsageError(
       "--contain writes the sandbox settings into your user settings (--scope user): a project's own settings could loosen them",
     );
-  return { scope, dryRun, contain };
+  if (serve && scope !== "user")
+    throw new UsageError(
+      "--serve writes the decision service's request key into your user settings (--scope user): the service is per user, and a project's settings are shared",
+    );
+  return { scope, dryRun, contain, serve };
 }
 
 export function settingsPath(scope: Scope, io: Pick<Io, "env" | "cwd">): string {
@@ -89,11 +101,12 @@ export function hookCommands(): { hook: string; sessionStart: string } {
 }
 
 const isOurs = (h: Json): boolean =>
-  typeof h === "object" &&
-  h !== null &&
-  !Array.isArray(h) &&
-  typeof h.command === "string" &&
-  /downscope(\.js)?'?\s+(hook|session-start)\b/.test(h.command);
+  isServeHook(h) ||
+  (typeof h === "object" &&
+    h !== null &&
+    !Array.isArray(h) &&
+    typeof h.command === "string" &&
+    /downscope(\.js)?'?\s+(hook|session-start)\b/.test(h.command));
 
 /** Removes downscope's hooks; prunes only containers it emptied. Returns whether anything changed. */
 export function removeOurs(settings: Obj): boolean {
@@ -122,7 +135,7 @@ export function removeOurs(settings: Obj): boolean {
   return changed;
 }
 
-export function addOurs(settings: Obj, opts: { mcp: boolean; contain?: ContainSettings }): void {
+export function addOurs(settings: Obj, opts: { mcp: boolean; contain?: ContainSettings; serve?: Obj[] }): void {
   removeOurs(settings);
   if (opts.contain) addContainment(settings, opts.contain);
   const cmds = hookCommands();
@@ -133,7 +146,7 @@ export function addOurs(settings: Obj, opts: { mcp: boolean; contain?: ContainSe
   const pre = Array.isArray(hooks.PreToolUse) ? hooks.PreToolUse : (hooks.PreToolUse = []);
   pre.push({
     matcher: opts.mcp ? HOOK_MATCHER_MCP : HOOK_MATCHER,
-    hooks: [{ type: "command", command: cmds.hook, timeout: HOOK_TIMEOUT_SECONDS }],
+    hooks: opts.serve ?? [{ type: "command", command: cmds.hook, timeout: HOOK_TIMEOUT_SECONDS }],
   });
   const start = Array.isArray(hooks.SessionStart) ? hooks.SessionStart : (hooks.SessionStart = []);
   start.push({ hooks: [{ type: "command", command: cmds.sessionStart, timeout: HOOK_TIMEOUT_SECONDS }] });
@@ -231,14 +244,16 @@ export const install: Command = async (argv, io) => {
   if (!opts.contain && previous?.settingsFile === file) removeContainment(obj, previous.denyRules);
   const contain = opts.contain ? await containmentFor(io, file, obj) : undefined;
   if (contain && previous?.settingsFile === file) removeContainment(obj, previous.denyRules);
-  addOurs(obj, { mcp: await policyHasMcp(io), ...(contain ? { contain } : {}) });
+  const serve = opts.serve ? await serveHooksToInstall(io, opts.dryRun) : undefined;
+  addOurs(obj, { mcp: await policyHasMcp(io), ...(contain ? { contain } : {}), ...(serve ? { serve } : {}) });
   const next = format(obj, text);
   if (opts.dryRun) {
-    io.stdout(diff(text ?? "", next, file));
+    io.stdout(withoutServeKey(diff(text ?? "", next, file), io));
     return 0;
   }
   if (next === text) {
     io.stderr(`downscope: already installed in ${file}\n`);
+    if (serve) await afterServeInstall(io, file, true, true);
     return 0;
   }
   mkdirSync(dirname(file), { recursive: true });
@@ -247,6 +262,7 @@ export const install: Command = async (argv, io) => {
   if (text !== undefined && !(hadOurs && existsSync(backupOf(file)))) writeFileSync(backupOf(file), text);
   else if (text === undefined) rmSync(backupOf(file), { force: true });
   writeAtomic(file, next);
+  await afterServeInstall(io, file, serve !== undefined, text?.includes("/v1/hook/claude/") === true);
   if (contain) {
     for (const d of contain.preCreate) mkdirSync(d, { recursive: true, mode: 0o700 });
     writeContainedState(io.env, {
@@ -289,7 +305,7 @@ export const uninstall: Command = async (argv, io) => {
       const current = readSettingsText(text) ?? {};
       if (wasContained)
         addContainment(reinstalled, { sandbox: current.sandbox as Obj, denyRules: contained.denyRules, preCreate: [] });
-      addOurs(reinstalled, { mcp: text.includes("mcp__.*") });
+      addOurs(reinstalled, { mcp: text.includes("mcp__.*"), ...servedBy(io, text) });
       if (format(reinstalled, backup) === text) next = backup;
     }
   } else if (Object.keys(obj).length === 0) next = undefined; // install created the file
@@ -305,6 +321,7 @@ export const uninstall: Command = async (argv, io) => {
     io.stderr("downscope: contained mode is off: the sandbox settings and permission rules it added are removed\n");
   }
   io.stderr(`downscope: removed the Claude Code hooks from ${file}\n`);
+  if (text.includes("/v1/hook/claude/")) await afterServeInstall(io, file, false, true);
   return 0;
 };
 

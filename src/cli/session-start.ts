@@ -26,6 +26,31 @@ async function slotVars(io: Io): Promise<string[]> {
   );
 }
 import { CREDENTIAL_ENV } from "../contain/settings.js";
+import { readServeConfig } from "../serve/config.js";
+
+/**
+ * With `install claude --serve`, the decision service must run before the
+ * session's first tool call: started here unless it runs (idempotent; the
+ * port is the lock when several sessions start at once), and checked to be
+ * downscope's own (src/serve/lifecycle.ts). A SessionStart hook cannot stop
+ * the session, so a problem is told to the user (systemMessage) and the
+ * http hook blocks every call until it is fixed (fail closed).
+ */
+async function ensureDecisionService(io: Io): Promise<void> {
+  if (readServeConfig(io.env) === undefined) return;
+  let message: string;
+  try {
+    const { ensureService } = await import("../serve/lifecycle.js");
+    const s = await ensureService(io.env);
+    if (s.state === "ours") return;
+    const { describe } = await import("./serve.js");
+    message = `downscope: the decision service is ${describe(s)}. Until it runs, Claude Code blocks every tool call.`;
+  } catch (e) {
+    message = `downscope: the decision service cannot be started (${errorMessage(e)}). Until it runs, Claude Code blocks every tool call; \`downscope serve --ensure\` says why.`;
+  }
+  io.stderr(`${message}\n`);
+  io.stdout(`${JSON.stringify({ systemMessage: message })}\n`);
+}
 
 /**
  * Contained mode: the credential variables are unset in the agent's shell too.
@@ -44,6 +69,7 @@ export const sessionStart: Command = async (_argv, io) => {
     // The payload (session_id, source, ...) is read so the pipe is drained; nothing in it changes what we do.
     const text = await io.stdin();
     if (text.trim() !== "") JSON.parse(text);
+    await ensureDecisionService(io);
     const target = io.env.CLAUDE_ENV_FILE;
     if (target === undefined || target === "") {
       io.stderr("downscope session-start: CLAUDE_ENV_FILE is not set; the shims are not put on PATH\n");

@@ -8,8 +8,8 @@
  * (test/serve/differential.test.ts runs the command table through both).
  *
  * Errors propagate: each caller turns them into its deny (failureReason)
- * and owns the deadline, since a process and a resident service wait
- * differently.
+ * and owns the deadline (src/hook/deadline.ts), since a process and a
+ * resident service wait differently.
  */
 import { ConfigError, errorMessage } from "../errors.js";
 import type { Env } from "../paths.js";
@@ -74,18 +74,4 @@ export function failureReason(e: unknown, ctx: Pick<HookCallContext, "env" | "st
     return `downscope: the policy cannot be loaded, so commands are blocked until it is fixed:\n${e.message}\nFix the file (\`downscope lint\` checks it).`;
   if (isPayloadError(e)) return `downscope: ${e.message}`;
   return `downscope: internal error (${errorMessage(e)}), so the command is blocked. Run \`downscope check -- <command>\` to see the decision, or set DOWNSCOPE_DEBUG=1 for details on stderr.`;
-}
-
-/** The hook's deadline when no trusted layer sets settings.hook_deadline_ms (below the 10 s timeout `install` writes). */
-export const DEFAULT_HOOK_DEADLINE_MS = 4000;
-
-/** DOWNSCOPE_HOOK_DEADLINE_MS when it is a whole number of at least 100 ms, else the default. */
-export function deadlineFromEnv(env: Env): number {
-  const v = Number(env.DOWNSCOPE_HOOK_DEADLINE_MS);
-  return Number.isInteger(v) && v >= 100 ? v : DEFAULT_HOOK_DEADLINE_MS;
-}
-
-/** The deny an agent gets when a hook call runs past its deadline (the same words on every path). */
-export function deadlineReason(ms: number, agent: string): string {
-  return `downscope: the hook did not finish within ${ms} ms, so the command is blocked. Try again; if it persists, raise settings.hook_deadline_ms (below the hook timeout in ${agent}'s settings).`;
 }
