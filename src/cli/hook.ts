@@ -13,12 +13,8 @@
  * (`downscope serve`) runs too.
  */
 import { errorMessage } from "../errors.js";
-import {
-  answerHookCall,
-  deadlineFromEnv,
-  deadlineReason,
-  failureReason as hookFailureReason,
-} from "../hook/hook-call.js";
+import { deadlineFromEnv, deadlineReason } from "../hook/deadline.js";
+import { answerHookCall, failureReason as hookFailureReason } from "../hook/hook-call.js";
 import { claudeProtocol, type HookProtocol, type ProtocolAnswer } from "../hook/protocol.js";
 import type { Command, Io } from "./io.js";
 
