@@ -86,6 +86,10 @@ function parseOptions(argv: string[], kind: "install" | "uninstall"): Options {
     throw new UsageError(
       "--serve writes the decision service's request key into your user settings (--scope user): the service is per user, and a project's settings are shared",
     );
+  if (serve && contain)
+    throw new UsageError(
+      "--serve and --contain do not go together: with its sandbox on, Claude Code sends http hooks through the sandbox's network proxy, so the service's port would have to be opened to every sandboxed command. Contained mode keeps the process hook (docs/adr/ADR-023-serve-not-contained.md)",
+    );
   return { scope, dryRun, contain, serve };
 }
 
