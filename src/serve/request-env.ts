@@ -38,7 +38,8 @@ export const SESSION_ENV = [
 /** `X-Downscope-Env-XDG-CONFIG-HOME` for XDG_CONFIG_HOME (HTTP header names are case-insensitive; node lowercases them). */
 export const envHeader = (name: string) => `X-Downscope-Env-${name.replaceAll("_", "-")}`;
 
-type Headers = Readonly<Record<string, string | string[] | undefined>>;
+/** A request's headers, each with every value it was sent with (node's `headersDistinct`: a repeated header is not merged). */
+type Headers = Readonly<Record<string, string[] | undefined>>;
 
 /**
  * `base` with each session variable the request names: a header that is
@@ -49,9 +50,10 @@ type Headers = Readonly<Record<string, string | string[] | undefined>>;
 export function requestEnv(base: Env, headers: Headers): Env {
   const env: Record<string, string | undefined> = { ...base };
   for (const name of SESSION_ENV) {
-    const v = headers[envHeader(name).toLowerCase()];
-    if (v === undefined) continue;
-    if (Array.isArray(v)) throw new RequestError(`the header ${envHeader(name)} is sent more than once`);
+    const values = headers[envHeader(name).toLowerCase()];
+    if (values === undefined) continue;
+    if (values.length !== 1) throw new RequestError(`the header ${envHeader(name)} is sent more than once`);
+    const v = values[0]!;
     if (v === "") delete env[name];
     else env[name] = v;
   }

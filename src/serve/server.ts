@@ -102,7 +102,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     const name = path.startsWith(ROUTE_PREFIX) ? path.slice(ROUTE_PREFIX.length) : "";
     const route = Object.hasOwn(HOOK_ROUTES, name) ? HOOK_ROUTES[name] : undefined;
     if (route === undefined) return reply(res, 404, `downscope serve: nothing at ${JSON.stringify(path)}\n`);
-    if (!keyMatches(req.headers[KEY_HEADER], opts.config.key)) {
+    if (!keyMatches(req.headersDistinct[KEY_HEADER], opts.config.key)) {
       opts.log(`downscope serve: refused a call to ${name} without the request key`);
       return reply(
         res,
@@ -123,7 +123,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     }
     let env: Env;
     try {
-      env = requestEnv(opts.env, req.headers);
+      env = requestEnv(opts.env, req.headersDistinct);
     } catch (e) {
       return answer(res, protocol.deny(`downscope: ${e instanceof RequestError ? e.message : String(e)}`));
     }
@@ -193,9 +193,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   };
 }
 
-function keyMatches(got: string | string[] | undefined, want: string): boolean {
-  if (typeof got !== "string") return false;
-  const a = Buffer.from(got);
+/** Exactly one X-Downscope-Key, equal to the key (compared in constant time). */
+function keyMatches(got: string[] | undefined, want: string): boolean {
+  if (got?.length !== 1) return false;
+  const a = Buffer.from(got[0]!);
   const b = Buffer.from(want);
   return a.length === b.length && timingSafeEqual(a, b);
 }
