@@ -67,27 +67,32 @@ export class RequestError extends Error {
 /**
  * Claude Code's name for a project directory under `<config>/projects/`: the
  * path with every character but letters and digits as `-`; a name longer
- * than 200 characters is cut there and a hash appended (read in the 2.1.328
- * CLI). Only the part before the hash is compared.
+ * than 200 characters is cut there and the path's 32-bit string hash (Java's
+ * hashCode), in base 36, appended — as the 2.1.328 CLI computes it.
  */
-export function projectSlug(dir: string): string {
-  return dir.replace(/[^a-zA-Z0-9]/g, "-");
+export function projectName(dir: string): string {
+  const slug = projectSlug(dir);
+  if (slug.length <= 200) return slug;
+  let h = 0;
+  for (let i = 0; i < dir.length; i++) h = ((h << 5) - h + dir.charCodeAt(i)) | 0;
+  return `${slug.slice(0, 200)}-${Math.abs(h).toString(36)}`;
 }
-const SLUG_MAX = 200;
+
+export const projectSlug = (dir: string) => dir.replace(/[^a-zA-Z0-9]/g, "-");
 
 /**
  * The session's project (what Claude Code gives command hooks as
  * CLAUDE_PROJECT_DIR: the directory it was started in), from the payload:
  * the payload's `cwd` is that directory or one below it (Claude Code resets
  * the shell to the project when a command leaves it), and its
- * `transcript_path` lies under `projects/<slug of the project>/`. So the
- * project is the one ancestor-or-self of cwd whose slug is that name.
+ * `transcript_path` lies under `projects/<name of the project>/`. So the
+ * project is the ancestor-or-self of cwd with that name.
  *
- * When no ancestor matches (a hashed long name that two ancestors share, a
- * payload without a transcript), the nearest ancestor-or-self of cwd below
- * the home directory that has a `.claude` directory, else cwd: a project's
- * settings live in its `.claude/`, which is what the self-protection guards
- * (the home's own `.claude/` is Claude Code's user directory, not a project).
+ * When no ancestor has it (a payload without a transcript), the nearest
+ * ancestor-or-self of cwd below the home directory that has a `.claude`
+ * directory, else cwd: a project's settings live in its `.claude/`, which is
+ * what the self-protection guards (the home's own `.claude/` is Claude Code's
+ * user directory, not a project).
  */
 export function projectOf(
   cwd: string,
@@ -102,18 +107,8 @@ export function projectOf(
   }
   const parts = typeof transcriptPath === "string" && isAbsolute(transcriptPath) ? transcriptPath.split("/") : [];
   const names = new Set(parts.flatMap((p, i) => (p === "projects" && parts[i + 1] ? [parts[i + 1]!] : [])));
-  if (names.size > 0) {
-    const exact = ancestors.find((a) => {
-      const s = projectSlug(a);
-      return s.length <= SLUG_MAX && names.has(s);
-    });
-    if (exact !== undefined) return exact;
-    const long = ancestors.filter((a) => {
-      const s = projectSlug(a);
-      return s.length > SLUG_MAX && [...names].some((n) => n.startsWith(`${s.slice(0, SLUG_MAX)}-`));
-    });
-    if (long.length === 1) return long[0]!;
-  }
+  const named = ancestors.find((a) => names.has(projectName(a)));
+  if (named !== undefined) return named;
   const h = home !== undefined && isAbsolute(home) ? resolve(home) : undefined;
   const below = h === undefined ? ancestors : ancestors.slice(0, Math.max(0, ancestors.indexOf(h)));
   return (

@@ -11,7 +11,7 @@ import { Agent, request } from "node:http";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterEach } from "vitest";
-import { envHeader, projectSlug, SESSION_ENV } from "../../src/serve/request-env.js";
+import { envHeader, projectName, SESSION_ENV } from "../../src/serve/request-env.js";
 import { startService, type RunningService, type ServiceOptions } from "../../src/serve/server.js";
 import type { Sandbox } from "../helpers/sandbox.js";
 
@@ -99,7 +99,7 @@ export function claudePayload(
 ): string {
   return JSON.stringify({
     session_id: "sess-1",
-    transcript_path: join(sb.home, ".claude/projects", projectSlug(sb.project), "sess-1.jsonl"),
+    transcript_path: join(sb.home, ".claude/projects", projectName(sb.project), "sess-1.jsonl"),
     cwd: sb.project,
     permission_mode: "default",
     hook_event_name: "PreToolUse",
