@@ -13,12 +13,13 @@ case "${XDG_STATE_HOME:-}" in
 esac
 if read -r pid start <"$state/downscope/serve/serve.pid" 2>/dev/null; then
   if [ -r /proc/self/stat ]; then
-    # The keeper is the process with that pid and that start time (field 22): a reused pid is not it.
+    # The keeper is the process with that pid and that start time (field 22): a reused pid is not it,
+    # nor a keeper that died and was never reaped (state Z: an init that does not reap, as in some containers).
     if read -r stat <"/proc/$pid/stat" 2>/dev/null; then
       set -f
       # shellcheck disable=SC2086
       set -- $stat
-      if [ "${22:-}" = "$start" ]; then exit 0; fi
+      if [ "${22:-}" = "$start" ] && [ "$3" != Z ] && [ "$3" != X ]; then exit 0; fi
     fi
   elif kill -0 "$pid" 2>/dev/null; then
     exit 0

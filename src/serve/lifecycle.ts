@@ -19,7 +19,7 @@
  * only the variables that locate files and the language (serviceEnv).
  */
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
@@ -162,16 +162,19 @@ function writePidFile(env: Env, pid: number): void {
   renameSync(tmp, path);
 }
 
-/** Field 22 of /proc/<pid>/stat (clock ticks since boot), or undefined where there is no /proc. */
-export function startTime(pid: number): string | undefined {
+/** Fields 3 (state) and 22 (start time, clock ticks since boot) of /proc/<pid>/stat; undefined where there is no /proc or no such process. */
+function procStat(pid: number): { state: string; start: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: f[0] ?? "", start: f[19] ?? "" };
   } catch {
     return undefined;
   }
 }
+
+export const startTime = (pid: number): string | undefined => procStat(pid)?.start;
 
 /** The keeper's pid from the pid file, if that process is still the keeper it names. */
 export function keeperPid(env: Env): number | undefined {
@@ -184,18 +187,20 @@ export function keeperPid(env: Env): number | undefined {
   const [pid, start] = text.trim().split(" ");
   const n = Number(pid);
   if (!Number.isInteger(n) || n <= 1) return undefined;
-  const now = startTime(n);
-  if (now === undefined ? !alive(n) : now !== start) return undefined;
+  const now = procStat(n);
+  if (now === undefined ? !alive(n) : now.start !== start || !alive(n)) return undefined;
   return n;
 }
 
+/** A live process (a zombie nobody reaped is not: an init that does not reap leaves them, as in some containers). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const s = procStat(pid);
+  return s === undefined ? !existsSync("/proc/self/stat") : s.state !== "Z" && s.state !== "X";
 }
 
 /** Stops the keeper and the service (their process group), and waits until the port is free. */
