@@ -8,7 +8,7 @@
 node=$1
 bin=$2
 child=
-trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; fi; exit 0' TERM INT HUP
+trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null; wait "$child"; fi; exit 0' TERM INT HUP
 quick=0
 while :; do
   started=$(date +%s)
