@@ -1,5 +1,5 @@
 /**
- * Starting, finding and stopping the decision service (docs/adr/ADR-022-serve-keeper.md).
+ * Starting, finding and stopping the decision service (docs/adr/ADR-022-serve-never-stuck.md).
  *
  * The running service is two processes in their own process group: a POSIX
  * sh keeper (bin/serve-keeper.sh) that holds the listening socket as fd 3
