@@ -185,6 +185,7 @@ export class DecisionThread {
     if (this.pending.size > 0 || this.worker === undefined) return;
     const w = this.worker;
     this.worker = undefined;
+    this.log(`downscope serve: decision thread ended after ${this.idleMs} ms without a call`);
     void w.terminate();
   }
 
