@@ -14,6 +14,7 @@ const HEADERS = ["HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", 
 
 /** Sets the service up in the bench's home (as install claude --serve would) and starts it. */
 export async function startServe({ DS, env, home }) {
+  // DS is <package>/bin/downscope.js; the client sits beside it.
   const port = await freePort();
   const key = randomBytes(32).toString("base64url");
   const dir = join(home, ".config/downscope");
@@ -42,11 +43,11 @@ export async function startServe({ DS, env, home }) {
     pid,
     url,
     headers,
-    /** A POSIX sh + curl client (what an agent without http hooks could run instead of the node hook). */
-    curlCase: (name, input, cwd) => ({
+    /** The sh + curl client (bin/serve-client.sh) an agent without http hooks runs instead of `downscope hook --agent`. */
+    clientCase: (name, agent, input, cwd) => ({
       name,
-      file: "/bin/sh",
-      args: ["-c", `exec curl -s --fail-with-body --data-binary @- -H @'${headerFile}' '${url}'`],
+      file: join(DS, "..", "serve-client.sh"),
+      args: [agent, String(port), process.execPath, DS],
       input,
       env,
       cwd,

@@ -95,7 +95,15 @@ await Promise.all([
   }),
   build({ ...cjs, entryPoints: { "hook-cursor": "src/hook/agents/cursor.ts" }, outdir: "dist" }),
   // The decision service (its HTTP side), resident.
-  build({ ...cjs, entryPoints: { serve: "src/cli/run-serve.ts" }, outdir: "dist" }),
+  build({
+    ...cjs,
+    entryPoints: { serve: "src/cli/run-serve.ts" },
+    outdir: "dist",
+    plugins: [
+      outside("../hook/agents/cursor.js", "/src/serve/routes.ts", "./hook-cursor.cjs"),
+      outside("../hook/agents/gemini.js", "/src/serve/routes.ts", "./hook-gemini.cjs"),
+    ],
+  }),
   // The decision service's decision thread: the hook's own code (hook-call.ts), with the same lazily loaded bundles.
   build({
     ...cjs,
@@ -106,6 +114,8 @@ await Promise.all([
       ...serviceOutside,
       ...agentsOutside,
       outside("../hook/service.js", "/src/serve/decision-worker.ts", "./hook-service.cjs"),
+      outside("../hook/agents/cursor.js", "/src/serve/routes.ts", "./hook-cursor.cjs"),
+      outside("../hook/agents/gemini.js", "/src/serve/routes.ts", "./hook-gemini.cjs"),
       outside("../hook/protected-paths.js", "/src/serve/decision-worker.ts", "./hook-files.cjs"),
     ],
   }),

@@ -13,6 +13,9 @@
  *    reads requests learns nothing that lets it pass that check. The hook
  *    denies the agent's plain reads of it (src/hook/protected-paths.ts).
  *
+ *  - `~/.config/downscope/serve.curl`: the request key as a curl config file,
+ *    for the sh + curl client other agents' hooks run (bin/serve-client.sh).
+ *
  * State: `~/.local/state/downscope/serve/` (0700) holds the pid file the
  * ensure hook reads (`<keeper pid> <start time>`) and the log (never stdout).
  */
@@ -31,6 +34,8 @@ export interface ServeConfig {
 
 export const serveConfigPath = (env: Env) => join(configHome(env), "serve.json");
 export const serveKeyPath = (env: Env) => join(configHome(env), "serve.key");
+/** The request key as a curl config file (`-K`), for bin/serve-client.sh: a secret never goes into a command line. */
+export const serveCurlConfigPath = (env: Env) => join(configHome(env), "serve.curl");
 export const serveStateDir = (env: Env) => join(stateHome(env), "serve");
 export const servePidPath = (env: Env) => join(serveStateDir(env), "serve.pid");
 export const serveLogPath = (env: Env) => join(serveStateDir(env), "serve.log");
@@ -71,10 +76,13 @@ export async function ensureServeConfig(env: Env, pickPort: () => Promise<number
   const { randomBytes } = await import("node:crypto");
   if (readIdentityKey(env) === undefined)
     writeSecret(serveKeyPath(env), { version: 1, key: randomBytes(32).toString("base64url") });
-  const existing = readServeConfig(env);
-  if (existing !== undefined) return existing;
-  const config: ServeConfig = { version: 1, port: await pickPort(), key: randomBytes(32).toString("base64url") };
+  const config: ServeConfig = readServeConfig(env) ?? {
+    version: 1,
+    port: await pickPort(),
+    key: randomBytes(32).toString("base64url"),
+  };
   writeSecret(serveConfigPath(env), config);
+  writeSecret(serveCurlConfigPath(env), `header = "X-Downscope-Key: ${config.key}"`);
   return config;
 }
 
@@ -83,7 +91,7 @@ function writeSecret(path: string, data: unknown): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, `${JSON.stringify(data)}\n`, { mode: 0o600, flag: "wx" });
+    writeFileSync(tmp, `${typeof data === "string" ? data : JSON.stringify(data)}\n`, { mode: 0o600, flag: "wx" });
     renameSync(tmp, path);
   } finally {
     rmSync(tmp, { force: true });

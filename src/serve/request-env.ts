@@ -35,6 +35,14 @@ export const SESSION_ENV = [
   "DOWNSCOPE_DEBUG",
 ] as const;
 
+/**
+ * What a hook process of another agent sends (bin/serve-client.sh): the same,
+ * and CLAUDE_PROJECT_DIR, which Gemini CLI sets for its hooks; and its
+ * working directory as CWD_HEADER.
+ */
+export const HOOK_PROCESS_ENV = [...SESSION_ENV, "CLAUDE_PROJECT_DIR"] as const;
+export const CWD_HEADER = "X-Downscope-Cwd";
+
 /** `X-Downscope-Env-XDG-CONFIG-HOME` for XDG_CONFIG_HOME (HTTP header names are case-insensitive; node lowercases them). */
 export const envHeader = (name: string) => `X-Downscope-Env-${name.replaceAll("_", "-")}`;
 
@@ -47,9 +55,9 @@ type Headers = Readonly<Record<string, string[] | undefined>>;
  * unset variable as ""); a header that is absent leaves the service's value.
  * A variable sent twice is refused: it cannot be told which one the session has.
  */
-export function requestEnv(base: Env, headers: Headers): Env {
+export function requestEnv(base: Env, headers: Headers, names: readonly string[] = SESSION_ENV): Env {
   const env: Record<string, string | undefined> = { ...base };
-  for (const name of SESSION_ENV) {
+  for (const name of names) {
     const values = headers[envHeader(name).toLowerCase()];
     if (values === undefined) continue;
     if (values.length !== 1) throw new RequestError(`the header ${envHeader(name)} is sent more than once`);

@@ -8,7 +8,7 @@
  */
 import type { HookProtocol } from "../hook/protocol.js";
 
-export type Agent = "claude";
+export type Agent = "claude" | "cursor" | "gemini";
 /** The decision thread's calls: `decide` is src/hook/hook-call.ts's answerHookCall, as `downscope hook` runs it. */
 export type CallName = "decide";
 
@@ -17,11 +17,23 @@ export interface HookRoute {
   event?: string;
   agent: Agent;
   call: CallName;
+  /**
+   * Where the call's environment and working directory come from:
+   *  - "claude-http": Claude Code's http hook — the session's variables in
+   *    headers, the cwd and project from the payload (src/serve/request-env.ts);
+   *  - "hook-process": a hook process of the agent (bin/serve-client.sh) —
+   *    its own environment (CLAUDE_PROJECT_DIR included) and working
+   *    directory in headers, exactly what `downscope hook` would have read.
+   */
+  session: "claude-http" | "hook-process";
 }
 
 export const HOOK_ROUTES: Readonly<Record<string, HookRoute>> = {
   // Claude Code's http hook (install claude --serve).
-  "claude/PreToolUse": { event: "PreToolUse", agent: "claude", call: "decide" },
+  "claude/PreToolUse": { event: "PreToolUse", agent: "claude", call: "decide", session: "claude-http" },
+  // Agents without http hooks, through bin/serve-client.sh (sh + curl) instead of `downscope hook --agent …`.
+  cursor: { agent: "cursor", call: "decide", session: "hook-process" },
+  gemini: { agent: "gemini", call: "decide", session: "hook-process" },
 };
 
 export const ROUTE_PREFIX = "/v1/hook/";
@@ -31,5 +43,9 @@ export async function protocolOf(agent: Agent): Promise<HookProtocol> {
   switch (agent) {
     case "claude":
       return (await import("../hook/protocol.js")).claudeProtocol;
+    case "cursor":
+      return (await import("../hook/agents/cursor.js")).cursorProtocol;
+    case "gemini":
+      return (await import("../hook/agents/gemini.js")).geminiProtocol;
   }
 }

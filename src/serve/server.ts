@@ -36,7 +36,7 @@ import { KEY_HEADER, type ServeConfig } from "./config.js";
 import { DecisionThread } from "./decision-thread.js";
 import { CHALLENGE, proof } from "./identity.js";
 import { peerUid, type Ends } from "./peer.js";
-import { projectOf, requestEnv, RequestError } from "./request-env.js";
+import { CWD_HEADER, HOOK_PROCESS_ENV, projectOf, requestEnv, RequestError, SESSION_ENV } from "./request-env.js";
 import { HOOK_ROUTES, protocolOf, ROUTE_PREFIX, type HookRoute } from "./routes.js";
 
 export const MAX_BODY = 4 * 1024 * 1024;
@@ -123,9 +123,20 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     }
     let env: Env;
     try {
-      env = requestEnv(opts.env, req.headersDistinct);
+      env = requestEnv(opts.env, req.headersDistinct, route.session === "claude-http" ? SESSION_ENV : HOOK_PROCESS_ENV);
     } catch (e) {
       return answer(res, protocol.deny(`downscope: ${e instanceof RequestError ? e.message : String(e)}`));
+    }
+    const call = { route: name, text, deadlineMs: deadlineFromEnv(env), protocol };
+    if (route.session === "hook-process") {
+      // What `downscope hook --agent …` would have read: the hook process's environment and working directory.
+      const cwd = req.headersDistinct[CWD_HEADER.toLowerCase()];
+      if (cwd?.length !== 1 || !isAbsolute(cwd[0]!))
+        return answer(
+          res,
+          protocol.deny(`downscope: the hook client sent no absolute ${CWD_HEADER}, so the call is blocked`),
+        );
+      return answer(res, await decide(call, env, cwd[0]!));
     }
     const payload = peek(text);
     if (route.event !== undefined && payload.event !== undefined && payload.event !== route.event)
@@ -143,14 +154,21 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
         ),
       );
     const project = projectOf(payload.cwd, payload.transcript, env.HOME);
-    const a = await thread.decide({
-      request: { route: name, text, env: { ...env, CLAUDE_PROJECT_DIR: project }, cwd: project },
-      deadlineMs: deadlineFromEnv(env),
+    answer(res, await decide(call, { ...env, CLAUDE_PROJECT_DIR: project }, project));
+  }
+
+  function decide(
+    call: { route: string; text: string; deadlineMs: number; protocol: HookProtocol },
+    env: Env,
+    cwd: string,
+  ) {
+    return thread.decide({
+      request: { route: call.route, text: call.text, env, cwd },
+      deadlineMs: call.deadlineMs,
       deadlineFixed: env.DOWNSCOPE_HOOK_DEADLINE_MS !== undefined,
-      deny: (reason) => protocol.deny(reason),
-      agent: protocol.agent,
+      deny: (reason) => call.protocol.deny(reason),
+      agent: call.protocol.agent,
     });
-    answer(res, a);
   }
 
   async function protocolFor(route: HookRoute): Promise<HookProtocol> {
