@@ -120,18 +120,35 @@ if (haveHook) {
     },
   );
 }
-// The decision service (install claude --serve), and a POSIX sh + curl client of it for agents without http hooks.
+// The decision service (install claude --serve), and its sh + curl client for agents without http hooks
+// (bin/serve-client.sh), beside Gemini CLI's process hook on the same call.
 const serve = haveHook
   ? await startServe({ DS, env, home }).catch((e) => ({ error: e.message }))
   : { error: "no hook" };
+const geminiPayload = (command) =>
+  JSON.stringify({
+    session_id: "bench",
+    cwd: project,
+    hook_event_name: "BeforeTool",
+    tool_name: "run_shell_command",
+    tool_input: { command, description: "bench" },
+  });
 if (!serve.error)
   cases.push(
-    serve.curlCase(
-      "sh + curl to the service: typical service command",
-      hookPayload("cd repo && gh pr list --limit 5 | jq ."),
+    {
+      name: "gemini: downscope hook --agent gemini",
+      file: process.execPath,
+      args: [DS, "hook", "--agent", "gemini"],
+      input: geminiPayload("cd repo && gh pr list --limit 5 | jq ."),
+      env,
+      cwd: project,
+    },
+    serve.clientCase(
+      "gemini: sh + curl client",
+      "gemini",
+      geminiPayload("cd repo && gh pr list --limit 5 | jq ."),
       project,
     ),
-    serve.curlCase("sh + curl to the service: no service", hookPayload("ls -la && npm test"), project),
   );
 const moto = await startMoto().catch((e) => ({ error: e.message }));
 if (!moto.error) {
@@ -243,16 +260,19 @@ if (!serve.error) {
     0.1,
   );
   rows.push({ name: "   serve: 20 at once, p90 (informational)", value: p90(twenty), unit: "ms" });
-  const curl = m["sh + curl to the service: typical service command"];
-  if (curl)
+  const client = m["gemini: sh + curl client"];
+  const geminiHook = m["gemini: downscope hook --agent gemini"];
+  if (client && geminiHook) {
+    row("9. Gemini CLI: the process hook", geminiHook.medianMs, "ms", nodeMs, geminiHook.medianMs / nodeMs, 1.25);
     row(
-      "9. sh + curl client of the service (other agents), vs node",
-      curl.medianMs,
+      "9b. Gemini CLI: the sh + curl client of the service",
+      client.medianMs,
       "ms",
       nodeMs,
-      curl.medianMs / nodeMs,
+      client.medianMs / nodeMs,
       1,
     );
+  }
   row("10. serve memory after the load above (RSS)", loaded.rssMiB, "MiB", 60, loaded.rssMiB / 60, 1);
   rows.push({ name: "    of which private (the rest: node's shared code)", value: loaded.privateMiB, unit: "MiB" });
   // Idle: the decision thread is ended after 60 s without a call; then 10 s of doing nothing.
