@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { build as esbuild } from "esbuild";
 import { Bench } from "tinybench";
 import { haveGnuTime, measure } from "./harness.mjs";
+import { concurrent, median, p90, processFigures, sequential, startServe } from "./serve.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const DS = join(ROOT, "bin/downscope.js");
@@ -164,6 +165,36 @@ if (bwrap) {
     cwd: cProject,
   });
 }
+// The decision service (install claude --serve), and its sh + curl client for agents without http hooks
+// (bin/serve-client.sh), beside Gemini CLI's process hook on the same call.
+const serve = haveHook
+  ? await startServe({ DS, env, home }).catch((e) => ({ error: e.message }))
+  : { error: "no hook" };
+const geminiPayload = (command) =>
+  JSON.stringify({
+    session_id: "bench",
+    cwd: project,
+    hook_event_name: "BeforeTool",
+    tool_name: "run_shell_command",
+    tool_input: { command, description: "bench" },
+  });
+if (!serve.error)
+  cases.push(
+    {
+      name: "gemini: downscope hook --agent gemini",
+      file: process.execPath,
+      args: [DS, "hook", "--agent", "gemini"],
+      input: geminiPayload("cd repo && gh pr list --limit 5 | jq ."),
+      env,
+      cwd: project,
+    },
+    serve.clientCase(
+      "gemini: sh + curl client",
+      "gemini",
+      geminiPayload("cd repo && gh pr list --limit 5 | jq ."),
+      project,
+    ),
+  );
 const moto = await startMoto().catch((e) => ({ error: e.message }));
 if (!moto.error) {
   const aws = awsSetup(moto.url);
@@ -241,6 +272,83 @@ if (haveHook) {
   const rss = m["hook: typical service command"].medianRssKb;
   row("6. hook peak memory (median max RSS)", rss / 1024, "MiB", nodeRss / 1024, rss / nodeRss, 1.5);
 }
+
+// --- the decision service ----------------------------------------------------
+if (!serve.error) {
+  const typical = hookPayload("cd repo && gh pr list --limit 5 | jq .");
+  const one = await sequential(serve, typical, RUNS * 10);
+  const none = await sequential(serve, hookPayload("ls -la && npm test"), RUNS * 10);
+  const edit = await sequential(
+    serve,
+    hookPayload(undefined, "Edit", { file_path: join(project, "src/a.ts"), old_string: "a", new_string: "b" }),
+    RUNS * 10,
+  );
+  const twenty = await concurrent(serve, typical, 20, RUNS);
+  const loaded = processFigures(serve.pid);
+  results.figures.serve = {
+    oneMs: median(one),
+    oneP90Ms: p90(one),
+    noServiceMs: median(none),
+    fileEditMs: median(edit),
+    twentyMedianMs: median(twenty),
+    twentyP90Ms: p90(twenty),
+    calls: one.length,
+    underLoad: loaded,
+  };
+  row(
+    "7. serve: one decision, an HTTP POST as Claude Code makes it",
+    median(one),
+    "ms",
+    nodeMs,
+    median(one) / nodeMs,
+    0.1,
+  );
+  rows.push({
+    name: "   serve: no service / file edit (informational)",
+    value: median(none),
+    unit: "ms",
+    note: `${median(edit).toFixed(2)} ms`,
+  });
+  row(
+    "8. serve: the same, 20 sessions posting at once (median)",
+    median(twenty),
+    "ms",
+    nodeMs,
+    median(twenty) / nodeMs,
+    0.1,
+  );
+  rows.push({ name: "   serve: 20 at once, p90 (informational)", value: p90(twenty), unit: "ms" });
+  const client = m["gemini: sh + curl client"];
+  const geminiHook = m["gemini: downscope hook --agent gemini"];
+  if (client && geminiHook) {
+    row("9. Gemini CLI: the process hook", geminiHook.medianMs, "ms", nodeMs, geminiHook.medianMs / nodeMs, 1.25);
+    row(
+      "9b. Gemini CLI: the sh + curl client of the service",
+      client.medianMs,
+      "ms",
+      nodeMs,
+      client.medianMs / nodeMs,
+      1,
+    );
+  }
+  row("10. serve memory after the load above (RSS)", loaded.rssMiB, "MiB", 60, loaded.rssMiB / 60, 1);
+  rows.push({ name: "    of which private (the rest: node's shared code)", value: loaded.privateMiB, unit: "MiB" });
+  // Idle: the decision thread is ended after 60 s without a call; then 10 s of doing nothing.
+  const idleS = Number(process.env.BENCH_SERVE_IDLE_S ?? 65);
+  await new Promise((r) => setTimeout(r, idleS * 1000));
+  const before = processFigures(serve.pid);
+  await new Promise((r) => setTimeout(r, 10_000));
+  const idle = processFigures(serve.pid);
+  results.figures.serve.idle = { ...idle, cpuTicksIn10s: idle.cpuTicks - before.cpuTicks };
+  row(`10b. serve memory idle (${idleS + 10} s after the load, RSS)`, idle.rssMiB, "MiB", 60, idle.rssMiB / 60, 1);
+  rows.push({ name: "    of which private", value: idle.privateMiB, unit: "MiB" });
+  rows.push({
+    name: "11. serve CPU while idle: clock ticks in 10 s (1 tick = 10 ms)",
+    value: idle.cpuTicks - before.cpuTicks,
+    unit: "ticks",
+  });
+  serve.stop();
+} else rows.push({ name: "7. serve", value: NaN, unit: "ms", note: serve.error });
 
 // --- in-process figures ----------------------------------------------------
 const { decide } = await import(join(ROOT, "dist/index.js"));
@@ -322,7 +430,9 @@ console.log(
 );
 for (const r of rows) {
   if (r.target === undefined && !Number.isNaN(r.value)) {
-    console.log(`${r.name.padEnd(58)} ${`${r.value.toFixed(1)} ${r.unit}`.padStart(10)}  (informational)`);
+    console.log(
+      `${r.name.padEnd(58)} ${`${r.value.toFixed(r.value < 10 ? 2 : 1)} ${r.unit}`.padStart(10)}  ${r.note ?? "(informational)"}`,
+    );
     continue;
   }
   if (Number.isNaN(r.value)) {

@@ -31,6 +31,9 @@ if (command === "hook" && (next === undefined || next === "--agent" || next.star
       process.stdout.write(`${JSON.stringify(answer)}\n`);
     }
   }
+} else if (command === "serve" && (next === undefined || next === "--fd")) {
+  // The resident decision service (its keeper runs `serve --fd 3`): the HTTP side only.
+  start(() => require(join(dist, "boot.cjs")).loadBundle(join(dist, "serve.cjs")));
 } else if (command === "credential-process" && next !== "--help" && next !== "-h") {
   start(() => require(join(dist, "boot.cjs")).loadBundle(join(dist, "credential-process.cjs")));
 } else {

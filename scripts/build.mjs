@@ -75,7 +75,7 @@ const shellOutside = outside("../shell/analyze.js", "/src/hook/service.ts", "./s
 const serviceOutside = [
   outside("./service.js", "/src/hook/answer.ts", "./hook-service.cjs"),
   outside("./file-tools.js", "/src/hook/answer.ts", "./hook-files.cjs"),
-  outside("../hook/service.js", "/src/cli/hook.ts", "./hook-service.cjs"),
+  outside("./service.js", "/src/hook/hook-call.ts", "./hook-service.cjs"),
 ];
 // The other agents' hook adapters load only for `downscope hook --agent …`: Claude Code's hook never reads them.
 const agentsOutside = [
@@ -100,6 +100,31 @@ await Promise.all([
     plugins: [parseOutside, ...serviceOutside, ...agentsOutside],
   }),
   build({ ...cjs, entryPoints: { "hook-cursor": "src/hook/agents/cursor.ts" }, outdir: "dist" }),
+  // The decision service (its HTTP side), resident.
+  build({
+    ...cjs,
+    entryPoints: { serve: "src/cli/run-serve.ts" },
+    outdir: "dist",
+    plugins: [
+      outside("../hook/agents/cursor.js", "/src/serve/routes.ts", "./hook-cursor.cjs"),
+      outside("../hook/agents/gemini.js", "/src/serve/routes.ts", "./hook-gemini.cjs"),
+    ],
+  }),
+  // The decision service's decision thread: the hook's own code (hook-call.ts), with the same lazily loaded bundles.
+  build({
+    ...cjs,
+    entryPoints: { "serve-worker": "src/serve/decision-worker.ts" },
+    outdir: "dist",
+    plugins: [
+      parseOutside,
+      ...serviceOutside,
+      ...agentsOutside,
+      outside("../hook/service.js", "/src/serve/decision-worker.ts", "./hook-service.cjs"),
+      outside("../hook/agents/cursor.js", "/src/serve/routes.ts", "./hook-cursor.cjs"),
+      outside("../hook/agents/gemini.js", "/src/serve/routes.ts", "./hook-gemini.cjs"),
+      outside("../hook/file-tools.js", "/src/serve/decision-worker.ts", "./hook-files.cjs"),
+    ],
+  }),
   build({ ...cjs, entryPoints: { "hook-files": "src/hook/file-tools.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-gemini": "src/hook/agents/gemini.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-codex": "src/hook/agents/codex.ts" }, outdir: "dist" }),

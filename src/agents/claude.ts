@@ -22,6 +22,7 @@
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
 import { quote } from "../shell/quote.js";
+import { isServeHook } from "../serve/claude-hooks.js";
 import { homeOf, isObj, type AgentFiles, type EntryContext, type InstallSpec, type Json, type Obj } from "./spec.js";
 
 /** The PreToolUse matcher: Bash, the file-writing tools, and MCP tools when the policy has MCP services. */
@@ -61,9 +62,10 @@ export function claudeCommands(bin: string): { hook: string; sessionStart: strin
   return { hook: `${b} hook || exit 2`, sessionStart: `${b} session-start || exit 2` };
 }
 
-/** A hook entry of downscope's, in any version install ever wrote. */
+/** A hook entry of downscope's, in any version install ever wrote (the decision service's http hook included). */
 export const isClaudeEntry = (h: Json): boolean =>
-  isObj(h) && typeof h.command === "string" && /downscope(\.js)?'?\s+(hook|session-start)\b/.test(h.command);
+  isServeHook(h) ||
+  (isObj(h) && typeof h.command === "string" && /downscope(\.js)?'?\s+(hook|session-start)\b/.test(h.command));
 
 /** Removes downscope's hooks; prunes only containers it emptied. Returns whether anything changed. */
 export function removeClaude(settings: Obj): boolean {
@@ -97,7 +99,7 @@ export function removeClaude(settings: Obj): boolean {
  * entry each): keep every entry `onFailure: "block"` and its command ending
  * in `|| exit 2`.
  */
-export function claudeEntries(bin: string, mcp: boolean): Record<string, Obj> {
+export function claudeEntries(bin: string, mcp: boolean, preToolUseHooks?: Obj[]): Record<string, Obj> {
   const cmds = claudeCommands(bin);
   const entry = (command: string): Obj => ({
     type: "command",
@@ -106,17 +108,17 @@ export function claudeEntries(bin: string, mcp: boolean): Record<string, Obj> {
     onFailure: "block",
   });
   return {
-    PreToolUse: { matcher: mcp ? HOOK_MATCHER_MCP : HOOK_MATCHER, hooks: [entry(cmds.hook)] },
+    PreToolUse: { matcher: mcp ? HOOK_MATCHER_MCP : HOOK_MATCHER, hooks: preToolUseHooks ?? [entry(cmds.hook)] },
     SessionStart: { hooks: [entry(cmds.sessionStart)] },
   };
 }
 
-export function addClaude(settings: Obj, ctx: Pick<EntryContext, "bin" | "mcp" | "file">): void {
+export function addClaude(settings: Obj, ctx: Pick<EntryContext, "bin" | "mcp" | "file" | "preToolUseHooks">): void {
   removeClaude(settings);
   if (settings.hooks === undefined) settings.hooks = {};
   const hooks = settings.hooks;
   if (!isObj(hooks)) throw new ConfigError([{ file: ctx.file, path: "hooks", message: "expected an object" }]);
-  for (const [event, group] of Object.entries(claudeEntries(ctx.bin, ctx.mcp))) {
+  for (const [event, group] of Object.entries(claudeEntries(ctx.bin, ctx.mcp, ctx.preToolUseHooks))) {
     if (hooks[event] !== undefined && !Array.isArray(hooks[event]))
       throw new ConfigError([{ file: ctx.file, path: `hooks.${event}`, message: "expected an array" }]);
     const list = (hooks[event] ??= []) as Json[];

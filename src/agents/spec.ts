@@ -134,6 +134,8 @@ export interface EntryContext {
    */
   watchdog?: string;
   env: Env;
+  /** Claude Code: the PreToolUse hooks instead of the process hook (`install claude --serve`: the decision service's http hook). */
+  preToolUseHooks?: Obj[];
 }
 
 /**

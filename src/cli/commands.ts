@@ -127,6 +127,12 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope env [--dir D]",
     load: async () => (await import("./env.js")).env,
   },
+  serve: {
+    summary: "the resident decision service behind Claude Code's http hooks (install claude --serve sets it up)",
+    usage:
+      "downscope serve [--status | --ensure | --stop | --restart]  (log: ~/.local/state/downscope/serve/serve.log)",
+    load: async () => (await import("./serve.js")).serve,
+  },
   "session-start": {
     summary: "Claude Code SessionStart hook: put the shims first on PATH via CLAUDE_ENV_FILE",
     usage: "downscope session-start < hook.json",

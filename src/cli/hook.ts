@@ -8,15 +8,15 @@
  * lets the command run, so every error is caught here and answered with a
  * deny that says how to fix it, and an internal deadline below the timeout
  * `install` writes (settings.hook_deadline_ms, default 4000 ms) answers deny
- * too. Never a stack trace into the conversation.
+ * too. Never a stack trace into the conversation. The call itself (parse,
+ * decide, audit, answer) is src/hook/hook-call.ts, which the decision service
+ * (`downscope serve`) runs too.
  */
-import { ConfigError, errorMessage } from "../errors.js";
-import { answerPayload } from "../hook/answer.js";
-import { claudeProtocol, isPayloadError, type HookProtocol, type ProtocolAnswer } from "../hook/protocol.js";
-import type { Policy } from "../policy/policy.js";
+import { errorMessage } from "../errors.js";
+import { deadlineFromEnv, deadlineReason } from "../hook/deadline.js";
+import { answerHookCall, failureReason as hookFailureReason } from "../hook/hook-call.js";
+import { claudeProtocol, type HookProtocol, type ProtocolAnswer } from "../hook/protocol.js";
 import type { Command, Io } from "../io.js";
-
-export const DEFAULT_HOOK_DEADLINE_MS = 4000;
 
 export const AGENTS = ["cursor", "gemini", "codex", "opencode", "copilot", "pi"] as const;
 export type Agent = (typeof AGENTS)[number];
@@ -54,19 +54,14 @@ export const hook: Command = async (argv, io) => {
   } catch (e) {
     return emit(io, claudeProtocol.deny(`downscope: ${errorMessage(e)}`));
   }
-  let deadlineMs = deadlineFrom(io);
+  let deadlineMs = deadlineFromEnv(io.env);
   let timer: NodeJS.Timeout | undefined;
   let fire: (o: ProtocolAnswer) => void = () => {};
   const deadline = new Promise<ProtocolAnswer>((resolve) => (fire = resolve));
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(
-      () =>
-        fire(
-          protocol.deny(
-            `downscope: the hook did not finish within ${deadlineMs} ms, so the command is blocked. Try again; if it persists, raise settings.hook_deadline_ms (below the hook timeout in ${protocol.agent}'s settings).`,
-          ),
-        ),
+      () => fire(protocol.deny(deadlineReason(deadlineMs, protocol.agent))),
       Math.max(0, deadlineMs - (Date.now() - started)),
     );
   };
@@ -100,46 +95,10 @@ async function work(
   protocol: HookProtocol,
   onDeadline: (ms: number | undefined) => void,
 ): Promise<ProtocolAnswer> {
-  const payload = protocol.parse(await io.stdin(), { env: io.env, cwd: io.cwd });
-  let policy: Policy | undefined;
-  // An agent that names its project in the payload (Cursor) has no CLAUDE_PROJECT_DIR: the self-protection reads it from there.
-  const env = payload.project_dir === undefined ? io.env : { ...io.env, CLAUDE_PROJECT_DIR: payload.project_dir };
-  const result = await answerPayload(payload, {
-    env,
-    cwd: io.cwd,
-    onDeadline,
-    onPolicy: (p) => (policy = p),
-    ...(protocol.shimsFromPathOnly ? { shimsFromPathOnly: true } : {}),
-    ...(protocol.gatedApprovals ? { gatedApprovals: true } : {}),
-  });
-  if (result.decision !== "none") {
-    // Only calls that involve a service are recorded (and only then is the audit code loaded).
-    const { auditEvent } = await import("../hook/service.js");
-    const command = typeof payload.tool_input.command === "string" ? payload.tool_input.command : undefined;
-    await auditEvent(
-      {
-        event: "hook",
-        session: payload.session_id,
-        cwd: payload.cwd ?? io.cwd,
-        ...(command !== undefined ? { argv: [command] } : { tool: payload.tool_name, arguments: payload.tool_input }),
-        action: result.decision === "rewrite" ? "allow" : result.decision,
-        reason: result.reason,
-      },
-      { env: io.env, cwd: payload.cwd ?? io.cwd, policy, stderr: io.stderr },
-    );
-  }
-  return protocol.answer(result, payload, { env: io.env });
+  return answerHookCall(await io.stdin(), protocol, { env: io.env, cwd: io.cwd, stderr: io.stderr, onDeadline });
 }
 
+/** The deny reason for an error (src/hook/hook-call.ts), for the process's Io. */
 export function failureReason(e: unknown, io: Io): string {
-  if (io.env.DOWNSCOPE_DEBUG && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
-  if (e instanceof ConfigError)
-    return `downscope: the policy cannot be loaded, so commands are blocked until it is fixed:\n${e.message}\nFix the file (\`downscope lint\` checks it).`;
-  if (isPayloadError(e)) return `downscope: ${e.message}`;
-  return `downscope: internal error (${errorMessage(e)}), so the command is blocked. Run \`downscope check -- <command>\` to see the decision, or set DOWNSCOPE_DEBUG=1 for details on stderr.`;
-}
-
-function deadlineFrom(io: Io): number {
-  const v = Number(io.env.DOWNSCOPE_HOOK_DEADLINE_MS);
-  return Number.isInteger(v) && v >= 100 ? v : DEFAULT_HOOK_DEADLINE_MS;
+  return hookFailureReason(e, io);
 }

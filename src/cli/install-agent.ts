@@ -59,16 +59,32 @@ export interface InstallExtension {
   flags: readonly string[];
   /** Checks the flags against the scope (a UsageError). */
   checkFlags?(flags: ReadonlySet<string>, scope: Scope): void;
-  /** Before the entries are added to the parsed settings: may change them; the result goes to afterInstall. */
-  beforeAdd?(c: { io: Io; file: string; obj: Obj; flags: ReadonlySet<string> }): Promise<unknown>;
-  afterInstall?(c: { io: Io; file: string; prepared: unknown }): void;
+  /**
+   * Before the entries are added to the parsed settings: may change them and
+   * the entry context (`ctx`); the result goes to afterInstall.
+   */
+  beforeAdd?(c: {
+    io: Io;
+    file: string;
+    obj: Obj;
+    flags: ReadonlySet<string>;
+    ctx: EntryContext;
+    dryRun: boolean;
+  }): Promise<unknown>;
+  afterInstall?(c: { io: Io; file: string; prepared: unknown; before: string | undefined }): Promise<void> | void;
+  /** What a diff shown on the terminal must not show (a key written into the settings). */
+  maskDiff?(text: string, io: Io): string;
   /**
    * Uninstall: removes the extension's own additions from the parsed
    * settings, and says how to put them back on a copy (to tell whether the
-   * file is unchanged since install).
+   * file is unchanged since install), with the entry context install had.
    */
-  beforeRemove?(c: { io: Io; file: string; obj: Obj; current: Obj }): { changed: boolean; reapply(o: Obj): void };
-  afterUninstall?(c: { io: Io; file: string; changed: boolean }): void;
+  beforeRemove?(c: { io: Io; file: string; obj: Obj; current: Obj; text: string }): {
+    changed: boolean;
+    reapply(o: Obj): void;
+    ctx?: Partial<EntryContext>;
+  };
+  afterUninstall?(c: { io: Io; file: string; changed: boolean; before: string }): Promise<void> | void;
 }
 
 interface Options {
@@ -280,7 +296,7 @@ async function planUninstall(spec: InstallSpec, io: Io, file: string, ext: ExtRe
     case "json": {
       const obj = readJson(file, before);
       const current = readJson(file, before);
-      const extra = ext.beforeRemove(obj, current);
+      const extra = ext.beforeRemove(obj, current, before);
       if (!e.remove(obj) && !extra.changed) return undefined;
       let after: string | undefined = formatJson(obj, before);
       if (backup !== undefined) {
@@ -288,7 +304,7 @@ async function planUninstall(spec: InstallSpec, io: Io, file: string, ext: ExtRe
         const reinstalled = parseJsonObject(backup);
         if (!(reinstalled instanceof Error)) {
           extra.reapply(reinstalled);
-          e.add(reinstalled, entryContext(io, file, before.includes("mcp__.*")));
+          e.add(reinstalled, { ...entryContext(io, file, before.includes("mcp__.*")), ...extra.ctx });
           if (formatJson(reinstalled, backup) === before) after = backup;
         }
       } else if (Object.keys(obj).length === 0) after = undefined; // install created the file
@@ -314,7 +330,11 @@ interface ExtStep {
   beforeAdd(obj: Obj): Promise<void>;
 }
 interface ExtRemoveStep {
-  beforeRemove(obj: Obj, current: Obj): { changed: boolean; reapply(o: Obj): void };
+  beforeRemove(
+    obj: Obj,
+    current: Obj,
+    text: string,
+  ): { changed: boolean; reapply(o: Obj): void; ctx?: Partial<EntryContext> };
 }
 
 export function installFor(spec: InstallSpec, ext?: InstallExtension): Command {
@@ -325,15 +345,17 @@ export function installFor(spec: InstallSpec, ext?: InstallExtension): Command {
     const ctx = entryContext(io, file, spec.files.target === "claude" ? await policyHasMcp(io) : false);
     const plan = await planInstall(spec, io, file, ctx, {
       beforeAdd: async (obj) => {
-        prepared = await ext?.beforeAdd?.({ io, file, obj, flags: opts.flags });
+        prepared = await ext?.beforeAdd?.({ io, file, obj, flags: opts.flags, ctx, dryRun: opts.dryRun });
       },
     });
     if (opts.dryRun) {
-      io.stdout(diff(plan.before ?? "", plan.after ?? "", file));
+      const text = diff(plan.before ?? "", plan.after ?? "", file);
+      io.stdout(ext?.maskDiff ? ext.maskDiff(text, io) : text);
       return 0;
     }
     if (plan.after === plan.before) {
       io.stderr(`downscope: already installed in ${file}\n`);
+      await ext?.afterInstall?.({ io, file, prepared, before: plan.before });
       return 0;
     }
     mkdirSync(dirname(file), { recursive: true });
@@ -342,7 +364,7 @@ export function installFor(spec: InstallSpec, ext?: InstallExtension): Command {
     if (plan.before === undefined) rmSync(backupOf(file), { force: true });
     else if (!hasOurs(spec, plan.before)) writeFileSync(backupOf(file), plan.before);
     writeAtomic(file, plan.after!);
-    ext?.afterInstall?.({ io, file, prepared });
+    await ext?.afterInstall?.({ io, file, prepared, before: plan.before });
     io.stderr(
       `downscope: installed the ${spec.files.agent} hooks in ${file}${plan.before !== undefined ? ` (backup: ${backupOf(file)})` : ""}\n${spec.notes}`,
     );
@@ -359,8 +381,8 @@ export function uninstallFor(spec: InstallSpec, ext?: InstallExtension): Command
     const file = settingsFile(spec.files, opts.scope, io)!;
     let extChanged = false;
     const plan = await planUninstall(spec, io, file, {
-      beforeRemove: (obj, current) => {
-        const r = ext?.beforeRemove?.({ io, file, obj, current }) ?? { changed: false, reapply: () => {} };
+      beforeRemove: (obj, current, text) => {
+        const r = ext?.beforeRemove?.({ io, file, obj, current, text }) ?? { changed: false, reapply: () => {} };
         extChanged = r.changed;
         return r;
       },
@@ -370,13 +392,14 @@ export function uninstallFor(spec: InstallSpec, ext?: InstallExtension): Command
       return 0;
     }
     if (opts.dryRun) {
-      io.stdout(diff(plan.before ?? "", plan.after ?? "", file));
+      const text = diff(plan.before ?? "", plan.after ?? "", file);
+      io.stdout(ext?.maskDiff ? ext.maskDiff(text, io) : text);
       return 0;
     }
     if (plan.after === undefined) rmSync(file);
     else writeAtomic(file, plan.after);
     rmSync(backupOf(file), { force: true });
-    ext?.afterUninstall?.({ io, file, changed: extChanged });
+    await ext?.afterUninstall?.({ io, file, changed: extChanged, before: plan.before ?? "" });
     io.stderr(`downscope: removed the ${spec.files.agent} hooks from ${file}\n`);
     return 0;
   };

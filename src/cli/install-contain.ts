@@ -18,6 +18,7 @@ import { loadPolicy } from "../policy/index.js";
 import type { InstallExtension } from "./install-agent.js";
 import type { Io } from "../io.js";
 import { writablePins } from "./doctor.js";
+import { afterServeInstall, servedBy, serveHooksToInstall, withoutServeKey } from "./install-claude-serve.js";
 
 /** The sandbox settings and permission rules of contained mode (src/contain/settings.ts). */
 function addContainment(settings: Obj, c: Pick<ContainSettings, "sandbox" | "denyRules">): void {
@@ -105,32 +106,49 @@ async function containmentFor(io: Io, file: string, existing: Obj): Promise<Cont
 }
 
 export const CONTAIN = "--contain";
+export const SERVE = "--serve";
+
+const SERVE_URL = "/v1/hook/claude/";
 
 export const claudeExtension: InstallExtension = {
-  flags: [CONTAIN],
+  flags: [CONTAIN, SERVE],
   checkFlags(flags, scope: Scope) {
     if (flags.has(CONTAIN) && scope !== "user")
       throw new UsageError(
         "--contain writes the sandbox settings into your user settings (--scope user): a project's own settings could loosen them",
       );
+    if (flags.has(SERVE) && scope !== "user")
+      throw new UsageError(
+        "--serve writes the decision service's request key into your user settings (--scope user): the service is per user, and a project's settings are shared",
+      );
+    if (flags.has(SERVE) && flags.has(CONTAIN))
+      throw new UsageError(
+        "--serve and --contain do not go together: with its sandbox on, Claude Code sends http hooks through the sandbox's network proxy, so the service's port would have to be opened to every sandboxed command. Contained mode keeps the process hook (docs/adr/ADR-023-serve-not-contained.md)",
+      );
   },
-  async beforeAdd({ io, file, obj, flags }) {
+  maskDiff: (text, io) => withoutServeKey(text, io),
+  async beforeAdd({ io, file, obj, flags, ctx, dryRun }) {
+    // --serve: the PreToolUse hook is the decision service's http hook (src/cli/install-claude-serve.ts).
+    const serving = flags.has(SERVE);
+    if (serving) ctx.preToolUseHooks = await serveHooksToInstall(io, dryRun);
     const previous = containedState(io.env);
     const wanted = flags.has(CONTAIN);
     if (!wanted) {
       if (previous?.settingsFile === file) removeContainment(obj, previous.denyRules);
-      return { contain: undefined, previous };
+      return { contain: undefined, previous, serving };
     }
     const contain = await containmentFor(io, file, obj);
     if (previous?.settingsFile === file) removeContainment(obj, previous.denyRules);
     addContainment(obj, contain);
-    return { contain, previous };
+    return { contain, previous, serving };
   },
-  afterInstall({ io, file, prepared }) {
-    const { contain, previous } = prepared as {
+  async afterInstall({ io, file, prepared, before }) {
+    const { contain, previous, serving } = prepared as {
       contain: ContainSettings | undefined;
       previous: ReturnType<typeof containedState>;
+      serving: boolean;
     };
+    await afterServeInstall(io, file, serving, before?.includes(SERVE_URL) === true);
     if (contain) {
       for (const d of contain.preCreate) mkdirSync(d, { recursive: true, mode: 0o700 });
       writeContainedState(io.env, {
@@ -150,17 +168,22 @@ export const claudeExtension: InstallExtension = {
         io.stderr(`downscope: warning: ${f.message}\n  fix: ${f.fix ?? ""}\n`);
     } else if (previous?.settingsFile === file) removeContainedState(io.env);
   },
-  beforeRemove({ io, file, obj, current }) {
+  beforeRemove({ io, file, obj, current, text }) {
+    // With the service's http hook, install's entries were those hooks (to tell an unchanged file).
+    const served = servedBy(io, text);
+    const ctx = served.serve ? { preToolUseHooks: served.serve } : {};
     const contained = containedState(io.env);
-    if (contained?.settingsFile !== file) return { changed: false, reapply: () => {} };
+    if (contained?.settingsFile !== file) return { changed: false, reapply: () => {}, ctx };
     removeContainment(obj, contained.denyRules);
     return {
       changed: true,
       reapply: (o) =>
         addContainment(o, { sandbox: isObj(current.sandbox) ? current.sandbox : {}, denyRules: contained.denyRules }),
+      ctx,
     };
   },
-  afterUninstall({ io, changed }) {
+  async afterUninstall({ io, file, changed, before }) {
+    if (before.includes(SERVE_URL)) await afterServeInstall(io, file, false, true);
     if (!changed) return;
     removeContainedState(io.env);
     io.stderr("downscope: contained mode is off: the sandbox settings and permission rules it added are removed\n");

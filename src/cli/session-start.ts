@@ -24,6 +24,7 @@ import { loadPolicy } from "../policy/load.js";
 import { containedState, writeSessionSecrets, type ContainedState } from "../protection/contained-state.js";
 import { CREDENTIAL_ENV, isAgentSessionVar, secretVars } from "../protection/secret-env.js";
 import type { Command, Io } from "../io.js";
+import { readServeConfig } from "../serve/config.js";
 import { pathExportLine } from "./env.js";
 import { ensureShims } from "./shims.js";
 
@@ -51,6 +52,30 @@ function slotSources(policy: Policy, io: Io): { vars: string[]; values: Set<stri
 }
 
 /**
+ * With `install claude --serve`, the decision service must run before the
+ * session's first tool call: started here unless it runs (idempotent; the
+ * port is the lock when several sessions start at once), and checked to be
+ * downscope's own (src/serve/lifecycle.ts). A SessionStart hook cannot stop
+ * the session, so a problem is told to the user (systemMessage) and the
+ * http hook blocks every call until it is fixed (fail closed).
+ */
+async function ensureDecisionService(io: Io): Promise<void> {
+  if (readServeConfig(io.env) === undefined) return;
+  let message: string;
+  try {
+    const { ensureService } = await import("../serve/lifecycle.js");
+    const s = await ensureService(io.env);
+    if (s.state === "ours") return;
+    const { describe } = await import("./serve.js");
+    message = `downscope: the decision service is ${describe(s)}. Until it runs, Claude Code blocks every tool call.`;
+  } catch (e) {
+    message = `downscope: the decision service cannot be started (${errorMessage(e)}). Until it runs, Claude Code blocks every tool call; \`downscope serve --ensure\` says why.`;
+  }
+  io.stderr(`${message}\n`);
+  io.stdout(`${JSON.stringify({ systemMessage: message })}\n`);
+}
+
+/**
  * The variables to unset, and those the sandbox does not keep out. Claude
  * Code's own session variables are left alone (src/protection/secret-env.ts).
  */
@@ -69,6 +94,7 @@ export const sessionStart: Command = async (_argv, io) => {
   try {
     const text = await io.stdin();
     const payload = text.trim() === "" ? {} : (JSON.parse(text) as { session_id?: unknown });
+    await ensureDecisionService(io);
     const target = io.env.CLAUDE_ENV_FILE;
     if (target === undefined || target === "") {
       io.stderr("downscope session-start: CLAUDE_ENV_FILE is not set; the shims are not put on PATH\n");

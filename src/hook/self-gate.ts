@@ -48,6 +48,8 @@ export const GATE = [
   ...AGENT_DIR_VARS,
   // Removals of a directory above them by a relative name (`rm -rf .` in the project, `cd ~ && rm -rf .config`).
   ...["rm ", "rmdir", "unlink", "shred", "trash"],
+  // The decision service's keeper, which a kill by its script's name would stop (`pkill -f serve-keeper`).
+  "serve-keeper",
 ];
 
 export function mayTouchSelf(command: string, extra: readonly string[]): boolean {

@@ -54,7 +54,9 @@ const PACKAGE_RUNNERS = new Set(["npx", "pnpx", "bunx", "npm", "pnpm", "yarn", "
 const SCRIPT_RUNNERS = new Set(["node", "nodejs", "bun", "deno", "tsx", "ts-node"]);
 /** Words that, beside "downscope" in a code string (`python3 -c`, `node -e`), name a management command. */
 const MANAGEMENT_WORDS =
-  /\b(trust|untrust|install|uninstall|init|slot|approve|session-start|hook|shims|credential-process|lock|unlock)\b/;
+  /\b(trust|untrust|install|uninstall|init|slot|approve|session-start|hook|shims|credential-process|lock|unlock|serve)\b/;
+/** Commands that signal processes by name: aimed at downscope's decision service or its keeper, they stop it. */
+const SIGNALLERS = new Set(["kill", "pkill", "killall"]);
 
 export interface SelfContext {
   env: Env;
@@ -76,6 +78,10 @@ export function decideSelf(a: ShellAnalysis, ctx: SelfContext): Denial | undefin
       if (verdict) return verdict;
       continue;
     }
+    if (SIGNALLERS.has(inv.binary) && inv.args.some((x) => /downscope|serve-keeper/.test(x)))
+      return deny(
+        `\`${clip(inv.text)}\` signals downscope's decision service, which decides every tool call of this session; stopping it blocks them. Only the user may stop or restart it: tell the user what you need.`,
+      );
     if (mentionsManagement(inv))
       return deny(
         `\`${clip(inv.text)}\` runs a downscope management command from inside a program; only the user may change downscope's setup. Tell the user what you need and ask the user to run it themselves.`,

@@ -9,10 +9,10 @@
  * it and `uninstall` removes it. Reading it is one small file on the hook's
  * path, so its absence costs a failed open only.
  */
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { stateHome, type Env } from "../paths.js";
 import { readPrivateJson, writePrivateJson } from "../private-store.js";
-import { rmSync } from "node:fs";
 
 export interface ContainedState {
   version: 1;
@@ -33,11 +33,28 @@ export interface ContainedState {
 
 export const containedStatePath = (env: Env) => join(stateHome(env), "contained", "state.json");
 
-let memo: { path: string; state: ContainedState | undefined } | undefined;
+/**
+ * Remembered by the file's identity (device, inode, size, mtime, ctime), so a
+ * resident process (`downscope serve`) sees `install --contain` or `uninstall`
+ * on its very next call; a record changed in the last two seconds is read
+ * again each time (as src/policy/load.ts does for policy files).
+ */
+let memo: { path: string; identity: string; state: ContainedState | undefined } | undefined;
+
+function identity(path: string): string {
+  try {
+    const st = statSync(path, { bigint: true });
+    if (BigInt(Date.now()) * 1_000_000n - st.ctimeNs < 2_000_000_000n) return "unsettled";
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return "absent";
+  }
+}
 
 export function containedState(env: Env): ContainedState | undefined {
   const path = containedStatePath(env);
-  if (memo?.path === path) return memo.state;
+  const id = identity(path);
+  if (memo?.path === path && memo.identity === id && id !== "unsettled") return memo.state;
   const raw = readPrivateJson<Partial<ContainedState>>(path);
   const state =
     raw?.version === 1 &&
@@ -46,7 +63,7 @@ export function containedState(env: Env): ContainedState | undefined {
     Array.isArray(raw.denyRules)
       ? (raw as ContainedState)
       : undefined;
-  memo = { path, state };
+  memo = { path, identity: id, state };
   return state;
 }
 

@@ -59,6 +59,7 @@ export function protectedPaths(env: Env, project: string): ProtectedPath[] {
     { path: auditKey(env), secret: true, what: "downscope's audit key" },
     { path: slotsDir(env), secret: true, what: "downscope's stored slot tokens" },
     { path: trustKeyPath(env), secret: true, what: "downscope's trust key" },
+    { path: join(configHome(env), "serve.key"), secret: true, what: "downscope's decision service identity key" },
     { path: configHome(env), secret: false, what: `${own} (user config)` },
     { path: stateHome(env), secret: false, what: `${own} (trust store, pins, approvals, audit trail)` },
     { path: cacheHome(env), secret: false, what: `${own} (compiled policies, credential cache)` },

@@ -31,13 +31,23 @@ export function countToolResults(messages: any[]): number {
   return k;
 }
 
-export async function startMultiFakeApi(steps: Step[]): Promise<MultiFakeApi> {
+export interface FakeApiOptions {
+  /**
+   * Runs before the main conversation is sent step k (0-based) as its next
+   * tool use, once per step (a test kills a process between two tool calls).
+   */
+  beforeStep?: (k: number) => void | Promise<void>;
+}
+
+export async function startMultiFakeApi(steps: Step[], opts: FakeApiOptions = {}): Promise<MultiFakeApi> {
   const requests: MultiFakeApi["requests"] = [];
   let n = 0;
+  const done = new Set<number>();
   const server: Server = createServer((req, res) => {
     let raw = "";
     req.on("data", (c: Buffer) => (raw += c.toString("utf8")));
-    req.on("end", () => {
+    req.on("end", () => void answer());
+    const answer = async () => {
       let body: any = {};
       try {
         body = raw === "" ? {} : JSON.parse(raw);
@@ -57,6 +67,10 @@ export async function startMultiFakeApi(steps: Step[]): Promise<MultiFakeApi> {
       }
       const main = Array.isArray(body.tools) && body.tools.some((t: any) => t?.name === "Bash");
       const k = countToolResults(body.messages);
+      if (main && k < steps.length && opts.beforeStep && !done.has(k)) {
+        done.add(k);
+        await opts.beforeStep(k);
+      }
       const content: any[] =
         main && k < steps.length
           ? [{ type: "tool_use", id: `toolu_e2e_${++n}`, ...toolUse(steps[k]!) }]
@@ -109,7 +123,7 @@ export async function startMultiFakeApi(steps: Step[]): Promise<MultiFakeApi> {
       });
       send("message_stop", { type: "message_stop" });
       res.end();
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

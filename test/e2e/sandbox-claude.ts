@@ -53,6 +53,8 @@ export interface SandboxRunOptions {
   extraArgs?: string[];
   /** Kill the CLI after this many ms (default 120 s). */
   timeoutMs?: number;
+  /** Runs before the scripted model sends step k (0-based): test/e2e/fake-anthropic-multi.ts. */
+  beforeStep?: (k: number) => void | Promise<void>;
 }
 
 export interface ToolResult {
@@ -135,7 +137,7 @@ export async function runClaudeSandboxed(o: SandboxRunOptions): Promise<SandboxR
   args.push(...(o.extraArgs ?? []));
   await o.setup?.({ root, home, project });
 
-  const api = await startMultiFakeApi(o.commands);
+  const api = await startMultiFakeApi(o.commands, o.beforeStep ? { beforeStep: o.beforeStep } : {});
   const env: Record<string, string> = {
     HOME: home,
     XDG_CONFIG_HOME: join(home, ".config"),
