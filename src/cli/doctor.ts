@@ -272,6 +272,8 @@ export async function diagnose(io: Pick<Io, "env" | "cwd">): Promise<Finding[]> 
     });
   }
   out.push(...writablePins(env, contained !== undefined));
+  // The decision service, when install claude --serve set it up: Claude Code's hooks block every call while it is not ours.
+  out.push(...(await serviceFindings(env)));
   // 5. Containment: is the agent inside Claude Code's sandbox, and which roads are still open?
   out.push(...(await checkContainment(io, projectRoot)));
   return out;
@@ -708,6 +710,24 @@ export function writablePins(env: Env, contained: boolean): Finding[] {
     });
   }
   return out;
+}
+
+async function serviceFindings(env: Env): Promise<Finding[]> {
+  const { readServeConfig } = await import("../serve/config.js");
+  if (readServeConfig(env) === undefined) return [];
+  const { serviceState } = await import("../serve/lifecycle.js");
+  const { describe } = await import("./serve.js");
+  const s = await serviceState(env);
+  return [
+    s.state === "ours"
+      ? { level: "ok", check: "serve", message: `the decision service is ${describe(s)}` }
+      : {
+          level: "error",
+          check: "serve",
+          message: `the decision service is ${describe(s)}: Claude Code's http hook blocks every tool call until it runs`,
+          fix: "downscope serve --ensure (or downscope install claude, without --serve, for the process hook)",
+        },
+  ];
 }
 
 function userWritable(p: string): boolean {

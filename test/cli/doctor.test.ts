@@ -253,3 +253,19 @@ describe("doctor, credential variables and contained mode", () => {
     ).toMatch(/gh: the pinned .* is writable by you/);
   });
 });
+
+describe("doctor, the decision service", () => {
+  it("reports a service that is set up but not running as an error (every tool call is then blocked)", async () => {
+    const { ensureServeConfig } = await import("../../src/serve/config.js");
+    const sb = sandbox();
+    sb.write("home/.config/downscope/config.yaml", "version: 1\nservices: {}\n");
+    await ensureServeConfig(sb.env, async () => 1029); // a port nothing listens on here
+    const r = await runCli(["doctor", "--json"], { env: sb.env, cwd: sb.project });
+    const findings = (JSON.parse(r.stdout) as { findings: { level: string; check: string; message: string }[] })
+      .findings;
+    expect(findings.find((f) => f.check === "serve")).toMatchObject({
+      level: "error",
+      message: expect.stringMatching(/decision service is not running on 127\.0\.0\.1:1029 .*blocks every tool call/),
+    });
+  });
+});
