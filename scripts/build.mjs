@@ -79,6 +79,11 @@ const agentsOutside = [
   outside("../hook/agents/cursor.js", "/src/cli/hook.ts", "./hook-cursor.cjs"),
   outside("../hook/agents/gemini.js", "/src/cli/hook.ts", "./hook-gemini.cjs"),
 ];
+const postOutside = [
+  outside("../hook/tool-record.js", "/src/cli/post-tool-use.ts", "./post-tool-record.cjs"),
+  outside("../hook/agents/gemini-after-tool.js", "/src/cli/post-tool-use.ts", "./post-tool-use-gemini.cjs"),
+  outside("../hook/agents/cursor-post-tool-use.js", "/src/cli/post-tool-use.ts", "./post-tool-use-cursor.cjs"),
+];
 // The gh and kubectl channels read YAML only when the user has a gh config or a kubeconfig.
 const yamlOutside = outside("yaml", "/src/exec/channels/", "./yaml.cjs");
 
@@ -94,6 +99,21 @@ await Promise.all([
     plugins: [parseOutside, ...serviceOutside, ...agentsOutside],
   }),
   build({ ...cjs, entryPoints: { "hook-cursor": "src/hook/agents/cursor.ts" }, outdir: "dist" }),
+  // The masking hook after every tool call: its own bundle; the audit record and the other agents' adapters load on demand.
+  build({
+    ...cjs,
+    entryPoints: { "post-tool-use": "src/cli/run-post-tool-use.ts" },
+    outdir: "dist",
+    plugins: [parseOutside, ...postOutside],
+  }),
+  build({
+    ...cjs,
+    entryPoints: { "post-tool-record": "src/hook/tool-record.ts" },
+    outdir: "dist",
+    plugins: [parseOutside],
+  }),
+  build({ ...cjs, entryPoints: { "post-tool-use-gemini": "src/hook/agents/gemini-after-tool.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { "post-tool-use-cursor": "src/hook/agents/cursor-post-tool-use.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-files": "src/hook/protected-paths.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-gemini": "src/hook/agents/gemini.ts" }, outdir: "dist" }),
   build({

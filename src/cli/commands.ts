@@ -113,6 +113,12 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage: "downscope env [--dir D]",
     load: async () => (await import("./env.js")).env,
   },
+  "post-tool-use": {
+    summary:
+      "PostToolUse hook (Claude Code; --agent gemini|cursor): mask secrets in a tool's output, record what it returned",
+    usage: "downscope post-tool-use [--agent gemini|cursor] < hook.json  (always exit 0; see docs/masking.md)",
+    load: async () => (await import("./post-tool-use.js")).postToolUse,
+  },
   "session-start": {
     summary: "Claude Code SessionStart hook: put the shims first on PATH via CLAUDE_ENV_FILE",
     usage: "downscope session-start < hook.json",
