@@ -111,6 +111,8 @@ async function work(
       {
         event: "hook",
         session: payload.session_id,
+        // The tool record of the same call (what it returned, src/hook/tool-record.ts) carries it too.
+        ...(payload.tool_use_id !== undefined ? { tool_use_id: payload.tool_use_id } : {}),
         cwd: payload.cwd ?? io.cwd,
         ...(command !== undefined ? { argv: [command] } : { tool: payload.tool_name, arguments: payload.tool_input }),
         action: result.decision === "rewrite" ? "allow" : result.decision,

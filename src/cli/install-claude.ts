@@ -83,9 +83,13 @@ export function settingsPath(scope: Scope, io: Pick<Io, "env" | "cwd">): string 
 }
 
 /** The exact commands install writes (absolute, shell-quoted; exit 2 blocks the tool if node itself fails). */
-export function hookCommands(): { hook: string; sessionStart: string } {
+export function hookCommands(): { hook: string; sessionStart: string; postToolUse: string } {
   const bin = quote(join(packageRoot(), "bin", "downscope.js"));
-  return { hook: `${bin} hook || exit 2`, sessionStart: `${bin} session-start` };
+  return {
+    hook: `${bin} hook || exit 2`,
+    sessionStart: `${bin} session-start`,
+    postToolUse: `${bin} post-tool-use || exit 2`,
+  };
 }
 
 const isOurs = (h: Json): boolean =>
@@ -93,7 +97,7 @@ const isOurs = (h: Json): boolean =>
   h !== null &&
   !Array.isArray(h) &&
   typeof h.command === "string" &&
-  /downscope(\.js)?'?\s+(hook|session-start)\b/.test(h.command);
+  /downscope(\.js)?'?\s+(hook|session-start|post-tool-use)\b/.test(h.command);
 
 /** Removes downscope's hooks; prunes only containers it emptied. Returns whether anything changed. */
 export function removeOurs(settings: Obj): boolean {
@@ -137,7 +141,27 @@ export function addOurs(settings: Obj, opts: { mcp: boolean; contain?: ContainSe
   });
   const start = Array.isArray(hooks.SessionStart) ? hooks.SessionStart : (hooks.SessionStart = []);
   start.push({ hooks: [{ type: "command", command: cmds.sessionStart, timeout: HOOK_TIMEOUT_SECONDS }] });
+  addPostToolUse(hooks, cmds.postToolUse);
 }
+
+/**
+ * After every tool call, the masking hook (src/cli/post-tool-use.ts, docs/masking.md). PostToolUse
+ * replaces the output the model sees; PostToolUseFailure cannot (Claude Code 2.1.328), so there it
+ * records what the failed call returned. `onFailure: "block"` changes nothing for these events in
+ * 2.1.328 (a failing hook leaves the output as it was): the hook itself answers every error.
+ */
+function addPostToolUse(hooks: Obj, command: string): void {
+  for (const event of ["PostToolUse", "PostToolUseFailure"]) {
+    const list = Array.isArray(hooks[event]) ? hooks[event] : (hooks[event] = []);
+    list.push({
+      matcher: POST_TOOL_MATCHER,
+      hooks: [{ type: "command", command, timeout: HOOK_TIMEOUT_SECONDS, onFailure: "block" }],
+    });
+  }
+}
+
+/** Every tool: any tool's output can carry a secret (Bash, Read, Grep, WebFetch, Edit's snippet, MCP results). */
+export const POST_TOOL_MATCHER = "*";
 
 /** The sandbox settings and permission rules of contained mode (src/contain/settings.ts). */
 function addContainment(settings: Obj, c: ContainSettings): void {

@@ -42,6 +42,21 @@ describe("downscope install claude", () => {
       hooks: [{ type: "command", command: expect.stringMatching(/bin\/downscope\.js hook \|\| exit 2$/), timeout: 10 }],
     });
     expect(installed.hooks.SessionStart[0].hooks[0].command).toMatch(/bin\/downscope\.js session-start$/);
+    // The masking hook after every tool call (docs/masking.md).
+    for (const event of ["PostToolUse", "PostToolUseFailure"])
+      expect(installed.hooks[event]).toEqual([
+        {
+          matcher: "*",
+          hooks: [
+            {
+              type: "command",
+              command: expect.stringMatching(/bin\/downscope\.js post-tool-use \|\| exit 2$/),
+              timeout: 10,
+              onFailure: "block",
+            },
+          ],
+        },
+      ]);
     expect(readFileSync(`${file}.downscope-backup`, "utf8")).toBe(EXISTING);
     // idempotent
     const once = readFileSync(file, "utf8");
@@ -140,6 +155,18 @@ describe("Claude Code plugin files", () => {
     const hooks = JSON.parse(readFileSync(join(root, "hooks", "hooks.json"), "utf8")).hooks;
     expect(hooks.PreToolUse[0].hooks[0].command).toBe('node "${CLAUDE_PLUGIN_ROOT}/bin/downscope.js" hook || exit 2');
     expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start$/);
+    for (const event of ["PostToolUse", "PostToolUseFailure"])
+      expect(hooks[event][0]).toEqual({
+        matcher: "*",
+        hooks: [
+          {
+            type: "command",
+            command: 'node "${CLAUDE_PLUGIN_ROOT}/bin/downscope.js" post-tool-use || exit 2',
+            timeout: 10,
+            onFailure: "block",
+          },
+        ],
+      });
   });
 });
 
