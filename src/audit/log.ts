@@ -154,7 +154,8 @@ export function recordFields(record: AuditRecord, now: Date): Record<string, unk
 export function outputFields(o: OutputRecord): Record<string, unknown> {
   const streams: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(o.streams)) {
-    const f: Record<string, unknown> = { bytes: s.bytes };
+    const f: Record<string, unknown> = {};
+    if (typeof s.bytes === "number") f.bytes = s.bytes;
     if (s.sha256 !== undefined && /^[0-9a-f]{64}$/.test(s.sha256)) f.sha256 = s.sha256;
     if (s.tty) f.tty = true;
     if (s.text !== undefined) f.text = redactText(s.text);

@@ -67,8 +67,8 @@ export interface OutputRecord {
 }
 
 export interface StreamRecord {
-  /** Bytes delivered (UTF-8 for text). */
-  bytes: number;
+  /** Bytes delivered (UTF-8 for text); absent when not measured (`tty`). */
+  bytes?: number;
   /** sha256 of those bytes, hex. */
   sha256?: string;
   /**
