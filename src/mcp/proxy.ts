@@ -449,7 +449,9 @@ export class McpProxy {
           if (isObj(task) && typeof task.taskId === "string") this.taskRoutes.set(task.taskId, instance);
         }
       : opts.transform;
-    const call = req.method === "tools/call" ? { tool: String(req.params?.name ?? ""), sent: Date.now() } : undefined;
+    const name = req.params?.name;
+    const call =
+      req.method === "tools/call" ? { tool: typeof name === "string" ? name : "", sent: Date.now() } : undefined;
     instance.pending.set(upstreamId, {
       kind: "client",
       clientId: req.id,
