@@ -4,7 +4,9 @@
  * (~/.cursor/hooks.json, or .cursor/hooks.json in the project;
  * https://cursor.com/docs/hooks) running `downscope hook --agent cursor`
  * (src/hook/agents/cursor.ts) on beforeShellExecution, beforeMCPExecution and
- * preToolUse for the shell and the file-writing tools. Round trip as
+ * preToolUse for the shell and the file-writing tools, and `downscope
+ * post-tool-use --agent cursor` on postToolUse (masks secrets in MCP tools'
+ * output, the only output Cursor lets a hook replace). Round trip as
  * `install claude` (src/cli/agent-settings.ts).
  *
  * Each entry:
@@ -32,8 +34,15 @@ export function cursorHookCommand(): string {
   return `${quote(join(packageRoot(), "bin", "downscope.js"))} hook --agent cursor`;
 }
 
+/** postToolUse: the masking hook (src/hook/agents/cursor-post-tool-use.ts). */
+export function cursorPostToolUseCommand(): string {
+  return `${quote(join(packageRoot(), "bin", "downscope.js"))} post-tool-use --agent cursor`;
+}
+
 const isOurs = (h: Json): boolean =>
-  isObj(h) && typeof h.command === "string" && /downscope(\.js)?'?\s+hook\s+--agent\s+cursor\b/.test(h.command);
+  isObj(h) &&
+  typeof h.command === "string" &&
+  /downscope(\.js)?'?\s+(hook|post-tool-use)\s+--agent\s+cursor\b/.test(h.command);
 
 export function removeCursor(settings: Obj): boolean {
   const hooks = settings.hooks;
@@ -73,6 +82,13 @@ export function addCursor(settings: Obj, file: string = "hooks.json"): void {
         : { command, failClosed: true, timeout: CURSOR_TIMEOUT_S },
     );
   }
+  if (hooks.postToolUse !== undefined && !Array.isArray(hooks.postToolUse))
+    throw new ConfigError([{ file, path: "hooks.postToolUse", message: "expected an array" }]);
+  ((hooks.postToolUse ??= []) as Json[]).unshift({
+    command: cursorPostToolUseCommand(),
+    failClosed: true,
+    timeout: CURSOR_TIMEOUT_S,
+  });
 }
 
 export const CURSOR: AgentSettings = {

@@ -4,7 +4,10 @@
  * settings.json (~/.gemini/settings.json, or .gemini/settings.json in the
  * project; https://geminicli.com/docs/hooks/reference/) running
  * `downscope hook --agent gemini` (src/hook/agents/gemini.ts) on the shell,
- * file-writing and MCP tools. Round trip as `install claude` (src/cli/agent-settings.ts).
+ * file-writing and MCP tools, and an AfterTool hook running `downscope
+ * post-tool-use --agent gemini` (src/hook/agents/gemini-after-tool.ts) on every
+ * tool, which masks secrets in outputs. Round trip as `install claude`
+ * (src/cli/agent-settings.ts).
  *
  * The command line: Gemini CLI runs it through a shell, lets the tool run
  * when a hook exits 1 or prints no JSON, and treats a non-JSON answer with an
@@ -33,8 +36,20 @@ export function geminiHookCommand(): string {
   return `${bin} hook --agent gemini || { printf '%s\\n' ${quote(deny)}; exit 2; }`;
 }
 
+/** The AfterTool masking hook: on error it denies, which withholds the output (Gemini CLI reads the JSON whatever the exit code). */
+export function geminiAfterToolCommand(): string {
+  const bin = quote(join(packageRoot(), "bin", "downscope.js"));
+  const deny = JSON.stringify({
+    decision: "deny",
+    reason: "downscope: the masking hook could not run, so the tool's output is withheld. Run `downscope doctor`.",
+  });
+  return `${bin} post-tool-use --agent gemini || { printf '%s\\n' ${quote(deny)}; exit 2; }`;
+}
+
 const isOurs = (h: Json): boolean =>
-  isObj(h) && typeof h.command === "string" && /downscope(\.js)?'?\s+hook\s+--agent\s+gemini\b/.test(h.command);
+  isObj(h) &&
+  typeof h.command === "string" &&
+  /downscope(\.js)?'?\s+(hook|post-tool-use)\s+--agent\s+gemini\b/.test(h.command);
 
 function hooksOf(settings: Obj, file: string): Obj {
   if (settings.hooks === undefined) settings.hooks = {};
@@ -44,22 +59,27 @@ function hooksOf(settings: Obj, file: string): Obj {
 
 export function removeGemini(settings: Obj): boolean {
   const hooks = settings.hooks;
-  if (!isObj(hooks) || !Array.isArray(hooks.BeforeTool)) return false;
-  const groups = hooks.BeforeTool;
+  if (!isObj(hooks)) return false;
   let changed = false;
-  const kept: Json[] = [];
-  for (const g of groups) {
-    if (isObj(g) && Array.isArray(g.hooks) && g.hooks.some(isOurs)) {
-      changed = true;
-      const rest = g.hooks.filter((h) => !isOurs(h));
-      if (rest.length > 0) kept.push({ ...g, hooks: rest });
-    } else kept.push(g);
+  for (const event of ["BeforeTool", "AfterTool"]) {
+    const groups = hooks[event];
+    if (!Array.isArray(groups)) continue;
+    let here = false;
+    const kept: Json[] = [];
+    for (const g of groups) {
+      if (isObj(g) && Array.isArray(g.hooks) && g.hooks.some(isOurs)) {
+        here = true;
+        const rest = g.hooks.filter((h) => !isOurs(h));
+        if (rest.length > 0) kept.push({ ...g, hooks: rest });
+      } else kept.push(g);
+    }
+    if (!here) continue;
+    changed = true;
+    if (kept.length > 0) hooks[event] = kept;
+    else delete hooks[event];
   }
-  if (!changed) return false;
-  if (kept.length > 0) hooks.BeforeTool = kept;
-  else delete hooks.BeforeTool;
-  if (Object.keys(hooks).length === 0) delete settings.hooks;
-  return true;
+  if (changed && Object.keys(hooks).length === 0) delete settings.hooks;
+  return changed;
 }
 
 export function addGemini(settings: Obj, file: string = "settings.json"): void {
@@ -77,6 +97,20 @@ export function addGemini(settings: Obj, file: string = "settings.json"): void {
         command: geminiHookCommand(),
         timeout: GEMINI_HOOK_TIMEOUT_MS,
         description: "downscope: least-privilege credentials per command (deny / ask / rewrite to downscope-exec)",
+      },
+    ],
+  });
+  if (hooks.AfterTool !== undefined && !Array.isArray(hooks.AfterTool))
+    throw new ConfigError([{ file, path: "hooks.AfterTool", message: "expected an array" }]);
+  ((hooks.AfterTool ??= []) as Json[]).push({
+    matcher: ".*",
+    hooks: [
+      {
+        name: "downscope-mask",
+        type: "command",
+        command: geminiAfterToolCommand(),
+        timeout: GEMINI_HOOK_TIMEOUT_MS,
+        description: "downscope: secrets in tool output replaced by [masked:<kind>] (docs/masking.md)",
       },
     ],
   });
