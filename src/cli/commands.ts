@@ -41,8 +41,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./suggest.js")).suggest,
   },
   report: {
-    summary: "the audit trail as one self-contained HTML page, with the suggest diff",
-    usage: "downscope report [--since 7d] --html FILE",
+    summary: "what each call returned next to its decision; --html: the audit trail as one self-contained page",
+    usage:
+      "downscope report [--since 7d] [--html FILE]\n" +
+      "  without --html: what each call returned (exit, duration, output size and sha256, what was masked),\n" +
+      "  next to the decision that allowed it; --html FILE: the whole trail as one self-contained page",
     load: async () => (await import("./report.js")).report,
   },
   schema: {
