@@ -16,9 +16,12 @@
  */
 import { isatty } from "node:tty";
 import type { StreamRecord } from "../audit/record.js";
-import { nodeCrypto } from "../lazy-crypto.js";
+import { nodeCrypto, sha256Hex } from "../lazy-crypto.js";
 import { StreamMasker, type StreamSecret } from "../mask/stream-masker.js";
 import { writeAll } from "../cli/io.js";
+
+/** Output up to this size is kept and hashed at the end (no node:crypto for a small output); beyond, hashed as it passes. */
+const HASH_IN_MEMORY = 64 * 1024;
 
 /** A tail held back for a possible credential goes out after this long without new data. */
 export const IDLE_FLUSH_MS = 20;
@@ -41,6 +44,8 @@ export interface TapSource {
 export class OutputTap {
   private readonly masker: StreamMasker;
   private bytes = 0;
+  /** The first bytes, hashed at the end without node:crypto when that is all there is (src/lazy-crypto.ts). */
+  private head: Buffer[] = [];
   private hash: ReturnType<ReturnType<typeof nodeCrypto>["createHash"]> | undefined;
   private captured: Buffer[] = [];
   private capturedBytes = 0;
@@ -92,7 +97,14 @@ export class OutputTap {
       return;
     }
     this.bytes += data.length;
-    (this.hash ??= nodeCrypto().createHash("sha256")).update(data);
+    if (this.hash !== undefined) this.hash.update(data);
+    else if (this.bytes <= HASH_IN_MEMORY) this.head.push(Buffer.from(data));
+    else {
+      this.hash = nodeCrypto().createHash("sha256");
+      for (const b of this.head) this.hash.update(b);
+      this.head = [];
+      this.hash.update(data);
+    }
     const cap = this.o.capture;
     if (cap !== undefined && this.capturedBytes < cap) {
       const take = data.subarray(0, cap - this.capturedBytes);
@@ -106,7 +118,7 @@ export class OutputTap {
   result(): StreamRecord & { masked: Record<string, number> } {
     const r: StreamRecord & { masked: Record<string, number> } = {
       bytes: this.bytes,
-      sha256: (this.hash ?? nodeCrypto().createHash("sha256")).digest("hex"),
+      sha256: this.hash !== undefined ? this.hash.digest("hex") : sha256Hex(Buffer.concat(this.head)),
       masked: this.masker.hits,
     };
     if (this.o.capture !== undefined && this.bytes > 0) {

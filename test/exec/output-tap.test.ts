@@ -75,6 +75,16 @@ describe("downscope-exec output tap", () => {
     expect(out.bytes).toBe(Buffer.byteLength(r.stdout));
   });
 
+  it("a large output (hashed as it passes) has the sha256 of exactly what the reader got", async () => {
+    const { sb, env } = setup(`head -c 300000 /dev/zero | tr '\\0' 'z'; echo "$GH_TOKEN"`);
+    const r = await runExec(["gh", "x"], { env, cwd: sb.project });
+    expect(r.stdout.endsWith("[masked:slot:ro]\n")).toBe(true);
+    expect(execRecord(env).output.streams.stdout).toEqual({
+      bytes: Buffer.byteLength(r.stdout),
+      sha256: sha(r.stdout),
+    });
+  });
+
   it("streams: the reader gets each line while the command still runs", async () => {
     const { sb, env } = setup(`echo first; while [ ! -e "${"$"}{GO}" ]; do sleep 0.02; done; echo second`);
     const go = join(sb.root, "go");
