@@ -50,9 +50,15 @@ services:
 `;
 
 /** The scripted session: one tool call per step. */
-const STEPS: { name: string; step: Step; secrets: (keyof typeof SECRETS)[] }[] = [
+const STEPS: { name: string; step: Step; secrets: (keyof typeof SECRETS)[]; atSource?: string }[] = [
   { name: "a slot token from the environment (Bash)", step: 'echo "ro: $GH_TOKEN_RO"', secrets: ["SLOT_RO"] },
-  { name: "the token downscope-exec handed to gh", step: "gh pr list", secrets: ["SLOT_RO"] },
+  // downscope-exec masks the credential it handed gh in gh's own output, with or without the hook (ADR-031).
+  {
+    name: "the token downscope-exec handed to gh",
+    step: "gh pr list",
+    secrets: [],
+    atSource: "gh pr list: token=[masked:slot:ro]",
+  },
   {
     name: "a token-shaped string in a file (Read)",
     step: { tool: "Read", input: { file_path: "@PROJECT@/notes.txt" } },
@@ -189,6 +195,9 @@ describe("masking with the real Claude Code", () => {
     expect(control.run.code, control.run.stderr).toBe(0);
     expect(control.results).toHaveLength(STEPS.length + 1);
     STEPS.forEach((s, i) => expect(leaked(control.results[i]!, s.secrets), s.name).toEqual(s.secrets));
+    STEPS.forEach((s, i) => {
+      if (s.atSource !== undefined) expect(control.results[i], s.name).toBe(s.atSource);
+    });
   });
 
   it("with the hook, no tool result the model receives holds a secret", () => {
@@ -229,12 +238,20 @@ describe("masking with the real Claude Code", () => {
     const all = records(withHook.audit);
     const tool = all.filter((e) => e.event === "tool");
     expect(tool.length).toBeGreaterThanOrEqual(STEPS.length);
+    // The Bash call that ran gh: what the model got (masked already by downscope-exec), next to the hook's decision.
     const gh = tool.find((e) => e.argv?.[0]?.includes("downscope-exec") && e.argv[0].includes("gh pr list"));
-    expect(gh).toMatchObject({ tool: "Bash", exit: 0, output: { masked: { "slot:ro": 1 } } });
+    expect(gh).toMatchObject({ tool: "Bash", exit: 0 });
+    expect(gh.output.masked).toBeUndefined();
     expect(gh.output.streams.stdout.bytes).toBe(Buffer.byteLength("gh pr list: token=[masked:slot:ro]"));
     expect(gh.output.streams.stdout.text).toBe("gh pr list: token=[masked:slot:ro]");
     const decision = all.find((e) => e.event === "hook" && e.tool_use_id === gh.tool_use_id);
     expect(decision).toMatchObject({ action: "allow" });
+    // downscope-exec's own record: the decision, and gh's output as it passed, with what it masked at source.
+    const exec = all.find((e) => e.event === "exec" && e.argv?.join(" ") === "gh pr list");
+    expect(exec).toMatchObject({ action: "allow", slot: "ro", exit: 0, output: { masked: { "slot:ro": 1 } } });
+    expect(exec.output.streams.stdout).toMatchObject({
+      bytes: Buffer.byteLength("gh pr list: token=[masked:slot:ro]\n"),
+    });
   });
 
   it("no secret reaches the audit trail", () => {
