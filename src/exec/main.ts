@@ -21,7 +21,6 @@ import { outputTaps, type Taps } from "./output-tap.js";
 import type { OutputRecord } from "../audit/record.js";
 import { auditSettingsOf } from "../audit/settings.js";
 import { rememberSecrets } from "../mask/known-secrets.js";
-import { maskText } from "../mask/mask.js";
 
 const USAGE = `usage: downscope-exec [--explain] [--approval NONCE] [--] <binary> [args...]
 
@@ -231,7 +230,7 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
     record({
       exit: "code" in exit ? exit.code : exit.signal,
       duration_ms: Date.now() - started,
-      ...(taps !== undefined ? { output: outputRecord(taps, secrets) } : {}),
+      ...(taps !== undefined ? { output: await outputRecord(taps, secrets) } : {}),
     });
     if ("code" in exit) return exit.code;
     rt.reraise(exit.signal);
@@ -263,7 +262,7 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
 }
 
 /** The output record of a run: each stream as measured (a terminal: not measured), what was masked at source. */
-function outputRecord(taps: Taps, secrets: ExecSecret[]): OutputRecord {
+async function outputRecord(taps: Taps, secrets: ExecSecret[]): Promise<OutputRecord> {
   const streams: OutputRecord["streams"] = {};
   const masked: Record<string, number> = {};
   for (const name of ["stdout", "stderr"] as const) {
@@ -274,8 +273,8 @@ function outputRecord(taps: Taps, secrets: ExecSecret[]): OutputRecord {
     }
     const { masked: hits, ...stream } = tap.result();
     for (const [k, n] of Object.entries(hits)) masked[k] = (masked[k] ?? 0) + n;
-    // Captured text is masked again with the token-shaped rules: the record holds no secret either way.
-    if (stream.text !== undefined) stream.text = maskText(stream.text, { secrets });
+    // Captured text is masked again with the token-shaped rules (loaded only then): the record holds no secret either way.
+    if (stream.text !== undefined) stream.text = (await import("../mask/mask.js")).maskText(stream.text, { secrets });
     streams[name] = stream;
   }
   return { streams, ...(Object.keys(masked).length > 0 ? { masked } : {}) };

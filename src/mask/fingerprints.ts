@@ -18,7 +18,8 @@
  * its characters, and, for a value of any strength, no way to test guesses.
  */
 import { hmacSha256Hex } from "../lazy-crypto.js";
-import { MIN_SECRET_LENGTH, replacementFor, type Hits } from "./mask.js";
+import type { Hits } from "./mask.js";
+import { MIN_SECRET_LENGTH, replacementFor } from "./replacement.js";
 
 export interface Fingerprint {
   len: number;

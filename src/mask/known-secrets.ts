@@ -27,7 +27,8 @@ import type { Policy } from "../policy/policy.js";
 import { ensurePrivateDir, readPrivateJson, writePrivateJson } from "../private-store.js";
 import { hmacSha256 } from "../sha256.js";
 import { fingerprint, fingerprintMatcher, MAX_FINGERPRINT_LENGTH, type Fingerprint } from "./fingerprints.js";
-import { MIN_SECRET_LENGTH, type KnownSecret, type Masker } from "./mask.js";
+import type { KnownSecret, Masker } from "./mask.js";
+import { MIN_SECRET_LENGTH } from "./replacement.js";
 
 export const fingerprintsPath = (env: Env) => join(cacheHome(env), "mask", "fingerprints.json");
 

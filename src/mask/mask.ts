@@ -19,6 +19,7 @@
  *     JSON text (a CLI's JSON output) leaves it valid too.
  */
 import type { FingerprintMatcher } from "./fingerprints.js";
+import { MIN_SECRET_LENGTH, replacementFor } from "./replacement.js";
 import { shannonEntropy, TOKEN_RULES, type TokenRule } from "./token-rules.js";
 
 /** A secret value downscope knows, and what to call it in `[masked:<kind>]`. */
@@ -41,14 +42,7 @@ export interface Masker {
 /** Kind → how many were masked. */
 export type Hits = Record<string, number>;
 
-/** Shorter known values are not masked: too many ordinary words would match. */
-export const MIN_SECRET_LENGTH = 8;
-
-export function replacementFor(kind: string, length: number): string {
-  const label = `[masked:${kind}]`;
-  if (label.length <= length) return label;
-  return length >= 8 ? "[masked]" : "*".repeat(length);
-}
+export { MIN_SECRET_LENGTH, replacementFor };
 
 const count = (hits: Hits, kind: string) => (hits[kind] = (hits[kind] ?? 0) + 1);
 

@@ -11,7 +11,7 @@
  * Replacements are never longer than what they replace and hold no quote,
  * backslash or newline. Binary-safe: bytes, not text.
  */
-import { replacementFor } from "./mask.js";
+import { replacementFor } from "./replacement.js";
 
 export interface StreamSecret {
   value: string;
