@@ -27,6 +27,10 @@ export interface Fingerprint {
   mac: string;
 }
 
+/** What a fingerprinted value may be made of: a value with whitespace, a quote or a backslash is found by its source only. */
+const TOKEN_CHAR = "[^\\s\"'`\\\\]";
+export const FINGERPRINTABLE = new RegExp(`^${TOKEN_CHAR}+$`);
+
 /** The longest value fingerprinted (an AWS session token is about 1 KB, a service account JWT about 1.5 KB). */
 export const MAX_FINGERPRINT_LENGTH = 8192;
 /** Distinct lengths scanned per text; beyond this the oldest are not looked for (each costs one pass). */
@@ -71,11 +75,19 @@ export function fingerprintMatcher(
   if (byLength.size === 0) return undefined;
   // base^(len-1), to take the leaving character out of the window's hash.
   const top = new Map<number, number>();
-  for (const len of byLength.keys()) {
+  // The low 16 bits of each length's rolls: a window whose hash misses here needs no Map lookup.
+  const low = new Map<number, Uint8Array>();
+  for (const [len, rolls] of byLength) {
     let p = 1;
     for (let i = 1; i < len; i++) p = Math.imul(p, base);
     top.set(len, p);
+    const bits = new Uint8Array(65536);
+    for (const r of rolls.keys()) bits[r & 0xffff] = 1;
+    low.set(len, bits);
   }
+  // Windows are looked for only inside runs of characters a credential is made of (no whitespace,
+  // quote or backslash): the regex engine finds those runs natively, so ordinary text costs almost nothing.
+  const runs = new Map([...byLength.keys()].map((len) => [len, new RegExp(`${TOKEN_CHAR}{${len},}`, "g")]));
   return {
     mask(text, hits) {
       let out = text;
@@ -83,17 +95,23 @@ export function fingerprintMatcher(
         if (out.length < len) continue;
         const spans: [number, number][] = [];
         const high = top.get(len)!;
-        let h = 0;
-        for (let i = 0; i < len; i++) h = (Math.imul(h, base) + out.charCodeAt(i)) | 0;
-        for (let start = 0; ; start++) {
-          const macs = rolls.get(h >>> 0);
-          if (macs !== undefined && (spans.length === 0 || start >= spans[spans.length - 1]![1])) {
-            const window = out.slice(start, start + len);
-            if (macs.has(macOf(key, window))) spans.push([start, start + len]);
+        const bits = low.get(len)!;
+        const run = runs.get(len)!;
+        run.lastIndex = 0;
+        for (let m = run.exec(out); m !== null; m = run.exec(out)) {
+          const from = m.index;
+          const to = from + m[0].length;
+          let h = 0;
+          for (let i = from; i < from + len; i++) h = (Math.imul(h, base) + out.charCodeAt(i)) | 0;
+          for (let start = from; ; start++) {
+            const macs = bits[h & 0xffff] === 1 ? rolls.get(h >>> 0) : undefined;
+            if (macs !== undefined && (spans.length === 0 || start >= spans[spans.length - 1]![1])) {
+              if (macs.has(macOf(key, out.slice(start, start + len)))) spans.push([start, start + len]);
+            }
+            const end = start + len;
+            if (end >= to) break;
+            h = (Math.imul(h - Math.imul(out.charCodeAt(start), high), base) + out.charCodeAt(end)) | 0;
           }
-          const end = start + len;
-          if (end >= out.length) break;
-          h = (Math.imul(h - Math.imul(out.charCodeAt(start), high), base) + out.charCodeAt(end)) | 0;
         }
         if (spans.length === 0) continue;
         let next = "";

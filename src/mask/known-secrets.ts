@@ -26,7 +26,13 @@ import { cacheHome, expandHome, slotsDir, type Env } from "../paths.js";
 import type { Policy } from "../policy/policy.js";
 import { ensurePrivateDir, readPrivateJson, writePrivateJson } from "../private-store.js";
 import { hmacSha256 } from "../sha256.js";
-import { fingerprint, fingerprintMatcher, MAX_FINGERPRINT_LENGTH, type Fingerprint } from "./fingerprints.js";
+import {
+  fingerprint,
+  fingerprintMatcher,
+  FINGERPRINTABLE,
+  MAX_FINGERPRINT_LENGTH,
+  type Fingerprint,
+} from "./fingerprints.js";
 import type { KnownSecret, Masker } from "./mask.js";
 import { MIN_SECRET_LENGTH } from "./replacement.js";
 
@@ -49,7 +55,9 @@ const keyFrom = (auditKeyBytes: Uint8Array) => hmacSha256(auditKeyBytes, "downsc
  * only that such a value is masked by its shape alone, if it has one.
  */
 export function rememberSecrets(values: readonly string[], env: Env, now: () => Date = () => new Date()): void {
-  const wanted = values.filter((v) => v.length >= MIN_SECRET_LENGTH && v.length <= MAX_FINGERPRINT_LENGTH);
+  const wanted = values.filter(
+    (v) => v.length >= MIN_SECRET_LENGTH && v.length <= MAX_FINGERPRINT_LENGTH && FINGERPRINTABLE.test(v),
+  );
   if (wanted.length === 0) return;
   try {
     const key = keyFrom(auditKey(env));

@@ -5,9 +5,9 @@
  *
  * Most rules are gitleaks' (https://github.com/gitleaks/gitleaks,
  * config/gitleaks.toml at tag v8.30.1), translated from Go RE2 to JavaScript:
- * `(?i)` becomes the `i` flag, and a leading `\b` also accepts a preceding
- * `\n`, `\r` or `\t` escape, so a token in JSON-escaped text (`"a\nghp_…"`)
- * is found too. Where a rule differs from gitleaks beyond that, the `source`
+ * `(?i)` becomes the `i` flag, and a leading `\b` (a lookbehind, `B` below)
+ * also accepts a preceding `\n`, `\r` or `\t` escape, so a token in
+ * JSON-escaped text (`"a\nghp_…"`) is found too. Where a rule differs from gitleaks beyond that, the `source`
  * says how and why. Each rule keeps gitleaks' keywords (a cheap prefilter:
  * the regex runs only on text that holds one), its Shannon-entropy floor on
  * the secret, and its allowlist where one applies to output (AWS's EXAMPLE
@@ -58,8 +58,13 @@ export interface TokenRule {
 const GITLEAKS = "gitleaks v8.30.1 config/gitleaks.toml";
 /** gitleaks' end of a token: a quote, space, `;`, an escaped newline, or the end. */
 const END = String.raw`(?:[\x60'"\s;]|\\[nr]|$)`;
-/** A word boundary, or the end of a `\n`/`\r`/`\t` escape in JSON-escaped text. */
-const B = String.raw`(?:\b|(?<=\\[nrt]))`;
+/**
+ * gitleaks' leading `\b` as a lookbehind: not preceded by a word character,
+ * unless that character ends a `\n`/`\r`/`\t` escape of JSON-escaped text.
+ * (As a lookbehind, V8 still scans for the literal that follows quickly, and
+ * a start inside a word fails at once: linear on any input.)
+ */
+const B = String.raw`(?<![A-Za-z0-9_](?<!\\[nrt]))`;
 
 const re = (source: string, flags = "") => new RegExp(source, `gd${flags}`);
 const mixedCase = (s: string) => /[A-Z]/.test(s) && /[a-z]/.test(s) && /[0-9]/.test(s);

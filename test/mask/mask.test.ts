@@ -4,7 +4,7 @@
  * and a withheld output keeps its shape.
  */
 import { describe, expect, it } from "vitest";
-import { fingerprint, fingerprintMatcher } from "../../src/mask/fingerprints.js";
+import { fingerprint, fingerprintMatcher, FINGERPRINTABLE } from "../../src/mask/fingerprints.js";
 import { maskText, maskValue, replacementFor, withhold, type Hits, type Masker } from "../../src/mask/mask.js";
 import { fake, rand } from "../helpers/fake-secrets.js";
 
@@ -104,6 +104,25 @@ describe("fingerprints", () => {
     expect(Object.keys(f).sort()).toEqual(["len", "mac", "roll"]);
     const wrong = fingerprintMatcher([f], Buffer.alloc(32, 9))!;
     expect(wrong.mask(`a ${secret} b`, {})).toBe(`a ${secret} b`);
+  });
+
+  it("finds a value inside JSON, after '=' or ':', and at the ends of a line", () => {
+    const secret = rand(40);
+    const matcher = fingerprintMatcher([fingerprint(secret, KEY)], KEY)!;
+    for (const text of [
+      `{"token":"${secret}"}`,
+      `GH_TOKEN=${secret}`,
+      `Authorization: token ${secret}`,
+      secret,
+      `${secret}\n`,
+    ])
+      expect(matcher.mask(text, {}), text).not.toContain(secret);
+  });
+
+  it("only values without whitespace, quotes or backslashes are fingerprinted (others are found by their source)", () => {
+    expect(FINGERPRINTABLE.test(rand(30))).toBe(true);
+    expect(FINGERPRINTABLE.test("a passphrase with spaces")).toBe(false);
+    expect(FINGERPRINTABLE.test('quote"inside-value')).toBe(false);
   });
 
   it("ignores entries that could mask ordinary text (too short, malformed)", () => {
