@@ -195,6 +195,63 @@ if (!serve.error)
       project,
     ),
   );
+// The masking hook after every tool call (docs/masking.md): typical outputs, each a fresh process.
+const postPayload = (tool, response) =>
+  JSON.stringify({
+    hook_event_name: "PostToolUse",
+    tool_name: tool,
+    tool_input: tool === "Bash" ? { command: "npm test" } : { file_path: join(project, "src/a.ts") },
+    tool_response: response,
+    cwd: project,
+    session_id: "bench",
+    tool_use_id: "t2",
+    duration_ms: 120,
+  });
+const bashOut = (stdout) => ({ stdout, stderr: "", interrupted: false, isImage: false, noOutputExpected: false });
+const testRun = Array.from(
+  { length: 40 },
+  (_, i) => `  ✓ test ${i} passes (${i * 3} ms) at 3f786850e387550fdab8${i}`,
+).join("\n");
+const haveMasking = spawnSync(process.execPath, [DS, "post-tool-use", "--help"], { env }).status === 0;
+if (haveMasking)
+  cases.push(
+    {
+      name: "post-tool-use: nothing to mask (Bash, 2 KB)",
+      file: process.execPath,
+      args: [DS, "post-tool-use"],
+      input: postPayload("Bash", bashOut(testRun)),
+      env,
+      cwd: project,
+    },
+    {
+      name: "post-tool-use: a token masked (Bash, 2 KB)",
+      file: process.execPath,
+      args: [DS, "post-tool-use"],
+      input: postPayload(
+        "Bash",
+        bashOut(`${testRun}\nGH_TOKEN=${["gh", "p_", "B3nch7ok3nF0rMask1ngSpeed0000000000AA"].join("")}`),
+      ),
+      env,
+      cwd: project,
+    },
+    {
+      name: "post-tool-use: Read of a 100 KB file, nothing to mask",
+      file: process.execPath,
+      args: [DS, "post-tool-use"],
+      input: postPayload("Read", {
+        type: "text",
+        file: {
+          filePath: join(project, "src/a.ts"),
+          content: `${"export const x = 1; // a line of code\n".repeat(2600)}`,
+          numLines: 2600,
+          startLine: 1,
+          totalLines: 2600,
+        },
+      }),
+      env,
+      cwd: project,
+    },
+  );
 const moto = await startMoto().catch((e) => ({ error: e.message }));
 if (!moto.error) {
   const aws = awsSetup(moto.url);
@@ -256,6 +313,18 @@ if (haveHook) {
     m["hook: file edit (not protected)"].medianMs / nodeMs,
     1.15,
   );
+}
+if (haveMasking) {
+  for (const [label, name, target] of [
+    ["7a. post-tool-use, nothing to mask (Bash, 2 KB)", "post-tool-use: nothing to mask (Bash, 2 KB)", 1.15],
+    ["7b. post-tool-use, a token masked (Bash, 2 KB)", "post-tool-use: a token masked (Bash, 2 KB)", 1.25],
+    [
+      "7c. post-tool-use, Read of 100 KB, nothing to mask",
+      "post-tool-use: Read of a 100 KB file, nothing to mask",
+      1.25,
+    ],
+  ])
+    row(label, m[name].medianMs, "ms", nodeMs, m[name].medianMs / nodeMs, target);
 }
 const added = m["downscope-exec gh (stand-in)"].medianMs - m["stand-in gh"].medianMs;
 row("3. downscope-exec gh: added over stand-in", added, "ms", nodeMs, added / nodeMs, 1.3);

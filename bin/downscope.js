@@ -34,10 +34,59 @@ if (command === "hook" && (next === undefined || next === "--agent" || next.star
 } else if (command === "serve" && (next === undefined || next === "--fd")) {
   // The resident decision service (its keeper runs `serve --fd 3`): the HTTP side only.
   start(() => require(join(dist, "boot.cjs")).loadBundle(join(dist, "serve.cjs")));
+} else if (command === "post-tool-use" && next !== "--help" && next !== "-h") {
+  try {
+    require(join(dist, "boot.cjs")).loadBundle(join(dist, "post-tool-use.cjs"));
+  } catch (e) {
+    withholdOutput(e);
+  }
 } else if (command === "credential-process" && next !== "--help" && next !== "-h") {
   start(() => require(join(dist, "boot.cjs")).loadBundle(join(dist, "credential-process.cjs")));
 } else {
   import("../dist/downscope.js").catch(cannotStart);
+}
+
+/**
+ * The masking hook cannot start: an agent would show the tool's output as it
+ * was, so answer with every string of it replaced by a notice (the output's
+ * shape kept: Claude Code drops a replacement of another shape), or, for
+ * Gemini CLI, a deny. See src/cli/post-tool-use.ts.
+ */
+function withholdOutput(e) {
+  const notice = `downscope could not check this output for secrets (the hook cannot start: ${e && e.message ? e.message : e}), so it is withheld. Tell the user.`;
+  const args = process.argv.slice(3).join(" ");
+  process.stderr.write(`${notice}\n`);
+  if (/gemini/.test(args)) {
+    process.stdout.write(`${JSON.stringify({ decision: "deny", reason: notice })}\n`);
+    return;
+  }
+  if (/cursor/.test(args)) {
+    process.stdout.write("{}\n");
+    process.exitCode = 2;
+    return;
+  }
+  let payload;
+  try {
+    payload = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+  } catch {
+    return;
+  }
+  if (!payload || payload.hook_event_name !== "PostToolUse" || payload.tool_response === undefined) return;
+  const keep = new Set(["type", "mode", "kind", "encoding", "mimeType", "mime_type"]);
+  const hide = (v, k) =>
+    typeof v === "string"
+      ? keep.has(k) && v.length <= 40
+        ? v
+        : notice
+      : Array.isArray(v)
+        ? v.map((x) => hide(x, k))
+        : v && typeof v === "object"
+          ? Object.fromEntries(Object.entries(v).map(([kk, x]) => [kk, hide(x, kk)]))
+          : v;
+  const answer = {
+    hookSpecificOutput: { hookEventName: "PostToolUse", updatedToolOutput: hide(payload.tool_response, "") },
+  };
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
 }
 
 function start(load) {

@@ -85,6 +85,11 @@ const agentsOutside = [
   outside("../hook/agents/copilot.js", "/src/cli/hook.ts", "./hook-copilot.cjs"),
   outside("../hook/agents/plugin.js", "/src/cli/hook.ts", "./hook-plugin.cjs"),
 ];
+const postOutside = [
+  outside("../hook/tool-record.js", "/src/cli/post-tool-use.ts", "./post-tool-record.cjs"),
+  outside("../hook/agents/gemini-after-tool.js", "/src/cli/post-tool-use.ts", "./post-tool-use-gemini.cjs"),
+  outside("../hook/agents/cursor-post-tool-use.js", "/src/cli/post-tool-use.ts", "./post-tool-use-cursor.cjs"),
+];
 // The gh and kubectl channels read YAML only when the user has a gh config or a kubeconfig.
 const yamlOutside = outside("yaml", "/src/exec/channels/", "./yaml.cjs");
 
@@ -126,6 +131,21 @@ await Promise.all([
     ],
   }),
   build({ ...cjs, entryPoints: { "hook-files": "src/hook/file-tools.ts" }, outdir: "dist" }),
+  // The masking hook after every tool call: its own bundle; the audit record and the other agents' adapters load on demand.
+  build({
+    ...cjs,
+    entryPoints: { "post-tool-use": "src/cli/run-post-tool-use.ts" },
+    outdir: "dist",
+    plugins: [parseOutside, ...postOutside],
+  }),
+  build({
+    ...cjs,
+    entryPoints: { "post-tool-record": "src/hook/tool-record.ts" },
+    outdir: "dist",
+    plugins: [parseOutside],
+  }),
+  build({ ...cjs, entryPoints: { "post-tool-use-gemini": "src/hook/agents/gemini-after-tool.ts" }, outdir: "dist" }),
+  build({ ...cjs, entryPoints: { "post-tool-use-cursor": "src/hook/agents/cursor-post-tool-use.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-gemini": "src/hook/agents/gemini.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-codex": "src/hook/agents/codex.ts" }, outdir: "dist" }),
   build({ ...cjs, entryPoints: { "hook-copilot": "src/hook/agents/copilot.ts" }, outdir: "dist" }),

@@ -14,6 +14,7 @@ import type { HookCallback, HookCallbackMatcher, HookEvent, HookJSONOutput } fro
 import { ConfigError, errorMessage } from "./errors.js";
 import { answerPayload } from "./hook/answer.js";
 import { toOutput } from "./hook/protocol.js";
+import { answerPostToolUse, withheldResult, type PostToolPayload } from "./hook/post-tool-use.js";
 import type { Env } from "./paths.js";
 
 export interface DownscopeHookOptions {
@@ -53,7 +54,36 @@ export function downscopeHook(opts: DownscopeHookOptions = {}): HookCallback {
   };
 }
 
-/** `options.hooks` for query(): the downscope callback on Bash and every MCP tool. */
+/**
+ * A PostToolUse HookCallback that masks secrets in every tool's output
+ * (docs/masking.md): the same function as `downscope post-tool-use`, and the
+ * same fail-safe rule — any error answers with the output withheld.
+ */
+export function downscopeMaskHook(opts: DownscopeHookOptions = {}): HookCallback {
+  return async (input): Promise<HookJSONOutput> => {
+    if (input.hook_event_name !== "PostToolUse") return {};
+    const payload: PostToolPayload = {
+      event: "PostToolUse",
+      tool_name: input.tool_name,
+      tool_input:
+        typeof input.tool_input === "object" && input.tool_input !== null && !Array.isArray(input.tool_input)
+          ? (input.tool_input as Record<string, unknown>)
+          : {},
+      tool_response: input.tool_response,
+      cwd: input.cwd,
+    };
+    let result;
+    try {
+      result = await answerPostToolUse(payload, { env: opts.env ?? process.env, cwd: opts.cwd ?? process.cwd() });
+    } catch (e) {
+      result = withheldResult(payload, errorMessage(e));
+    }
+    if (result.kind === "unchanged") return {};
+    return { hookSpecificOutput: { hookEventName: "PostToolUse", updatedToolOutput: result.output } };
+  };
+}
+
+/** `options.hooks` for query(): the decision on Bash, the file tools and every MCP tool; masking after every tool. */
 export function downscopeHooks(opts: DownscopeHookOptions = {}): Partial<Record<HookEvent, HookCallbackMatcher[]>> {
   return {
     PreToolUse: [
@@ -62,5 +92,6 @@ export function downscopeHooks(opts: DownscopeHookOptions = {}): Partial<Record<
         hooks: [downscopeHook(opts)],
       },
     ],
+    PostToolUse: [{ hooks: [downscopeMaskHook(opts)] }],
   };
 }

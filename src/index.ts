@@ -2,4 +2,4 @@
 export { decide, decideWithPolicy, describeDecision, loadPolicy } from "./policy/index.js";
 export type { Decision, Grant, Invocation, Policy, Layer, LayerName } from "./policy/index.js";
 export { ConfigSchema, type Config, type Rule, type Service } from "./policy/schema.js";
-export { downscopeHook, downscopeHooks, type DownscopeHookOptions } from "./agent-sdk.js";
+export { downscopeHook, downscopeHooks, downscopeMaskHook, type DownscopeHookOptions } from "./agent-sdk.js";

@@ -68,9 +68,9 @@ export function processIo(opts: { sync?: boolean } = {}): Io {
   };
 }
 
-/** Writes all of `text` to `fd`, waiting out a full non-blocking pipe. */
-export function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text, "utf8");
+/** Writes all of `text` (or bytes) to `fd`, waiting out a full non-blocking pipe. */
+export function writeAll(fd: number, text: string | Uint8Array): void {
+  const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
   let off = 0;
   while (off < buf.length) {
     try {

@@ -10,7 +10,9 @@
  *     MultiEdit, NotebookEdit, and the reading tools Read, NotebookRead, Grep, Glob), plus `mcp__.*` when the policy has MCP
  *     services → `downscope hook`, timeout above the hook's own deadline;
  *   - SessionStart → `downscope session-start` (the shims first on PATH
- *     through CLAUDE_ENV_FILE).
+ *     through CLAUDE_ENV_FILE);
+ *   - PostToolUse and PostToolUseFailure, every tool → `downscope
+ *     post-tool-use` (secrets in tool output masked before the model sees it).
  * Fail closed in Claude Code's terms: `"onFailure": "block"` makes a crash or
  * a timeout of the hook a block (without it, both let the tool run), and
  * `|| exit 2` turns a failure of node itself into Claude Code's blocking exit
@@ -57,15 +59,24 @@ export const CLAUDE: AgentFiles = {
 };
 
 /** The exact commands install writes (absolute, shell-quoted; exit 2 blocks the tool if node itself fails). */
-export function claudeCommands(bin: string): { hook: string; sessionStart: string } {
+export function claudeCommands(bin: string): { hook: string; sessionStart: string; postToolUse: string } {
   const b = quote(bin);
-  return { hook: `${b} hook || exit 2`, sessionStart: `${b} session-start || exit 2` };
+  return {
+    hook: `${b} hook || exit 2`,
+    sessionStart: `${b} session-start || exit 2`,
+    postToolUse: `${b} post-tool-use || exit 2`,
+  };
 }
+
+/** Every tool: any tool's output can carry a secret (Bash, Read, Grep, WebFetch, Edit's snippet, MCP results). */
+export const POST_TOOL_MATCHER = "*";
 
 /** A hook entry of downscope's, in any version install ever wrote (the decision service's http hook included). */
 export const isClaudeEntry = (h: Json): boolean =>
   isServeHook(h) ||
-  (isObj(h) && typeof h.command === "string" && /downscope(\.js)?'?\s+(hook|session-start)\b/.test(h.command));
+  (isObj(h) &&
+    typeof h.command === "string" &&
+    /downscope(\.js)?'?\s+(hook|session-start|post-tool-use)\b/.test(h.command));
 
 /** Removes downscope's hooks; prunes only containers it emptied. Returns whether anything changed. */
 export function removeClaude(settings: Obj): boolean {
@@ -110,6 +121,12 @@ export function claudeEntries(bin: string, mcp: boolean, preToolUseHooks?: Obj[]
   return {
     PreToolUse: { matcher: mcp ? HOOK_MATCHER_MCP : HOOK_MATCHER, hooks: preToolUseHooks ?? [entry(cmds.hook)] },
     SessionStart: { hooks: [entry(cmds.sessionStart)] },
+    // The masking hook (src/cli/post-tool-use.ts, docs/masking.md). PostToolUse replaces the output the model
+    // sees; PostToolUseFailure cannot (Claude Code 2.1.328), so there it records what the failed call returned.
+    // onFailure changes nothing for these events in 2.1.328 (a failing hook leaves the output as it was): the
+    // hook itself answers every error, withholding the output.
+    PostToolUse: { matcher: POST_TOOL_MATCHER, hooks: [entry(cmds.postToolUse)] },
+    PostToolUseFailure: { matcher: POST_TOOL_MATCHER, hooks: [entry(cmds.postToolUse)] },
   };
 }
 
@@ -129,7 +146,7 @@ export function addClaude(settings: Obj, ctx: Pick<EntryContext, "bin" | "mcp" |
 export const CLAUDE_INSTALL: InstallSpec = {
   files: CLAUDE,
   scopes: ["user", "project", "local"],
-  summary: "Claude Code hooks (PreToolUse, SessionStart) in settings.json",
+  summary: "Claude Code hooks (PreToolUse, SessionStart, PostToolUse) in settings.json",
   entries: { format: "json", add: addClaude, remove: removeClaude },
   notes: "",
 };

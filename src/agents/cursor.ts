@@ -6,7 +6,9 @@
  *
  * Entries (hooks.json, user / project): `downscope hook --agent cursor`
  * (src/hook/agents/cursor.ts) on beforeShellExecution, beforeMCPExecution and
- * preToolUse for the shell and the file-writing tools. Each entry:
+ * preToolUse for the shell and the file-writing tools, and `downscope
+ * post-tool-use --agent cursor` on postToolUse (masks secrets in MCP tools'
+ * output, the only output Cursor lets a hook replace). Each entry:
  *   - `failClosed: true`: without it Cursor lets the action run when the hook
  *     crashes, times out or answers invalid JSON;
  *   - `timeout: 10`, in seconds (the docs' per-script option table), above
@@ -60,7 +62,9 @@ export function cursorHookCommand(bin: string): string {
 }
 
 export const isCursorEntry = (h: Json): boolean =>
-  isObj(h) && typeof h.command === "string" && /downscope(\.js)?'?\s+hook\s+--agent\s+cursor\b/.test(h.command);
+  isObj(h) &&
+  typeof h.command === "string" &&
+  /downscope(\.js)?'?\s+(hook|post-tool-use)\s+--agent\s+cursor\b/.test(h.command);
 
 export function removeCursor(settings: Obj): boolean {
   const hooks = settings.hooks;
@@ -100,6 +104,14 @@ export function addCursor(settings: Obj, ctx: { bin: string; file: string }): vo
         : { command, failClosed: true, timeout: CURSOR_TIMEOUT_S },
     );
   }
+  // postToolUse: the masking hook (src/hook/agents/cursor-post-tool-use.ts); Cursor lets a hook replace MCP output only.
+  if (hooks.postToolUse !== undefined && !Array.isArray(hooks.postToolUse))
+    throw new ConfigError([{ file: ctx.file, path: "hooks.postToolUse", message: "expected an array" }]);
+  ((hooks.postToolUse ??= []) as Json[]).unshift({
+    command: `${quote(ctx.bin)} post-tool-use --agent cursor`,
+    failClosed: true,
+    timeout: CURSOR_TIMEOUT_S,
+  });
 }
 
 export const CURSOR_INSTALL: InstallSpec = {

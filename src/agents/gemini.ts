@@ -16,6 +16,11 @@
  * has no setting to make it block, so the hook starts under coreutils
  * `timeout` where there is one (killed at 8 s, then the deny and exit 2).
  *
+ * And an AfterTool hook running `downscope post-tool-use --agent gemini`
+ * (src/hook/agents/gemini-after-tool.ts) on every tool, which masks secrets
+ * in outputs (docs/masking.md); on error it denies, which withholds the
+ * output (Gemini CLI reads the JSON whatever the exit code).
+ *
  * Protected besides settings.json: policies/ (Gemini CLI's policy engine
  * rules, which can allow tools without confirmation).
  */
@@ -71,26 +76,48 @@ export function geminiHookCommand(ctx: Pick<EntryContext, "bin" | "watchdog">): 
   );
 }
 
+/** The AfterTool masking hook's command line: a failure of node itself denies, which withholds the output. */
+export function geminiAfterToolCommand(ctx: Pick<EntryContext, "bin" | "watchdog">): string {
+  const deny = JSON.stringify({
+    decision: "deny",
+    reason: "downscope: the masking hook could not run, so the tool's output is withheld. Run `downscope doctor`.",
+  });
+  return guardedCommand(
+    `${quote(ctx.bin)} post-tool-use --agent gemini`,
+    ctx,
+    GEMINI_HOOK_TIMEOUT_MS / 1000 - 2,
+    `printf '%s\n' ${quote(deny)}`,
+  );
+}
+
 export const isGeminiEntry = (h: Json): boolean =>
-  isObj(h) && typeof h.command === "string" && /downscope(\.js)?'?\s+hook\s+--agent\s+gemini\b/.test(h.command);
+  isObj(h) &&
+  typeof h.command === "string" &&
+  /downscope(\.js)?'?\s+(hook|post-tool-use)\s+--agent\s+gemini\b/.test(h.command);
 
 export function removeGemini(settings: Obj): boolean {
   const hooks = settings.hooks;
-  if (!isObj(hooks) || !Array.isArray(hooks.BeforeTool)) return false;
+  if (!isObj(hooks)) return false;
   let changed = false;
-  const kept: Json[] = [];
-  for (const g of hooks.BeforeTool) {
-    if (isObj(g) && Array.isArray(g.hooks) && g.hooks.some(isGeminiEntry)) {
-      changed = true;
-      const rest = g.hooks.filter((h) => !isGeminiEntry(h));
-      if (rest.length > 0) kept.push({ ...g, hooks: rest });
-    } else kept.push(g);
+  for (const event of ["BeforeTool", "AfterTool"]) {
+    const groups = hooks[event];
+    if (!Array.isArray(groups)) continue;
+    let here = false;
+    const kept: Json[] = [];
+    for (const g of groups) {
+      if (isObj(g) && Array.isArray(g.hooks) && g.hooks.some(isGeminiEntry)) {
+        here = true;
+        const rest = g.hooks.filter((h) => !isGeminiEntry(h));
+        if (rest.length > 0) kept.push({ ...g, hooks: rest });
+      } else kept.push(g);
+    }
+    if (!here) continue;
+    changed = true;
+    if (kept.length > 0) hooks[event] = kept;
+    else delete hooks[event];
   }
-  if (!changed) return false;
-  if (kept.length > 0) hooks.BeforeTool = kept;
-  else delete hooks.BeforeTool;
-  if (Object.keys(hooks).length === 0) delete settings.hooks;
-  return true;
+  if (changed && Object.keys(hooks).length === 0) delete settings.hooks;
+  return changed;
 }
 
 export function addGemini(settings: Obj, ctx: Pick<EntryContext, "bin" | "file" | "watchdog">): void {
@@ -113,12 +140,26 @@ export function addGemini(settings: Obj, ctx: Pick<EntryContext, "bin" | "file" 
       },
     ],
   });
+  if (hooks.AfterTool !== undefined && !Array.isArray(hooks.AfterTool))
+    throw new ConfigError([{ file: ctx.file, path: "hooks.AfterTool", message: "expected an array" }]);
+  ((hooks.AfterTool ??= []) as Json[]).push({
+    matcher: ".*",
+    hooks: [
+      {
+        name: "downscope-mask",
+        type: "command",
+        command: geminiAfterToolCommand(ctx),
+        timeout: GEMINI_HOOK_TIMEOUT_MS,
+        description: "downscope: secrets in tool output replaced by [masked:<kind>] (docs/masking.md)",
+      },
+    ],
+  });
 }
 
 export const GEMINI_INSTALL: InstallSpec = {
   files: GEMINI,
   scopes: ["user", "project"],
-  summary: "Gemini CLI BeforeTool hook in settings.json",
+  summary: "Gemini CLI BeforeTool hook and AfterTool masking hook in settings.json",
   entries: { format: "json", add: addGemini, remove: removeGemini },
   notes:
     "  Gemini CLI runs service commands rewritten to downscope-exec; a call nested in a string (bash -c '…') is asked,\n" +

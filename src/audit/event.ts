@@ -25,7 +25,7 @@ export async function auditEvent(record: AuditRecord, opts: EventOptions): Promi
 export async function prepareAuditEvent(
   record: AuditRecord,
   opts: EventOptions,
-): Promise<(late?: Pick<AuditRecord, "exit" | "duration_ms">) => void> {
+): Promise<(late?: Pick<AuditRecord, "exit" | "duration_ms" | "output">) => void> {
   try {
     const policy = opts.policy ?? (await loadPolicy({ cwd: opts.cwd, env: opts.env }).catch(() => undefined));
     const prepared = prepareAudit(record, {

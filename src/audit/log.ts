@@ -36,7 +36,7 @@ import {
 import { dirname, join } from "node:path";
 import { configHome, type Env } from "../paths.js";
 import { sleepSync } from "../sleep.js";
-import type { AuditRecord } from "./record.js";
+import type { AuditRecord, OutputRecord } from "./record.js";
 import { redactArgv, redactText, redactValue } from "./redact.js";
 import type { AuditSettings } from "./settings.js";
 
@@ -86,13 +86,14 @@ export function prepareAudit(record: AuditRecord, opts: AppendOptions): Prepared
 /** The second half: seal and append, with what was known only at the end (exit status, duration). Never throws. */
 export function appendPrepared(
   p: PreparedRecord | undefined,
-  late: Pick<AuditRecord, "exit" | "duration_ms"> = {},
+  late: Pick<AuditRecord, "exit" | "duration_ms" | "output"> = {},
 ): void {
   if (p === undefined) return;
   const { pid, ...early } = p.fields;
   const fields: Record<string, unknown> = { ...early };
   if (late.exit !== undefined) fields.exit = late.exit;
   if (late.duration_ms !== undefined) fields.duration_ms = Math.round(late.duration_ms);
+  if (late.output !== undefined) fields.output = outputFields(late.output);
   fields.pid = pid;
   try {
     const line = writeRecord(fields, p.key, p.opts.settings);
@@ -125,6 +126,7 @@ export function isoTime(d: Date): string {
 export function recordFields(record: AuditRecord, now: Date): Record<string, unknown> {
   const r: Record<string, unknown> = { time: isoTime(now), event: record.event };
   if (record.session !== undefined) r.session = record.session;
+  if (record.tool_use_id !== undefined) r.tool_use_id = redactText(record.tool_use_id);
   if (record.cwd !== undefined) r.cwd = record.cwd;
   if (record.service !== undefined) r.service = record.service;
   if (record.argv !== undefined)
@@ -139,9 +141,36 @@ export function recordFields(record: AuditRecord, now: Date): Record<string, unk
   if (record.minted !== undefined) r.minted = redactValue(record.minted);
   if (record.exit !== undefined) r.exit = record.exit;
   if (record.duration_ms !== undefined) r.duration_ms = Math.round(record.duration_ms);
+  if (record.output !== undefined) r.output = outputFields(record.output);
   r.pid = process.pid;
   return r;
 }
+
+/**
+ * An output record as written: numbers and hashes as they are, kinds as
+ * plain names, and captured text through the redaction too (it was masked
+ * already; the redaction is the second net, and may take more).
+ */
+export function outputFields(o: OutputRecord): Record<string, unknown> {
+  const streams: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(o.streams)) {
+    const f: Record<string, unknown> = {};
+    if (typeof s.bytes === "number") f.bytes = s.bytes;
+    if (s.sha256 !== undefined && /^[0-9a-f]{64}$/.test(s.sha256)) f.sha256 = s.sha256;
+    if (s.tty) f.tty = true;
+    if (s.text !== undefined) f.text = redactText(s.text);
+    if (s.truncated) f.truncated = true;
+    streams[safeName(name)] = f;
+  }
+  const r: Record<string, unknown> = { streams };
+  if (o.masked !== undefined) r.masked = Object.fromEntries(Object.entries(o.masked).map(([k, n]) => [safeName(k), n]));
+  if (o.withheld !== undefined) r.withheld = redactText(o.withheld);
+  if (o.reached_model_unmasked) r.reached_model_unmasked = true;
+  return r;
+}
+
+/** A stream or kind name: plain characters only (a slot name is the user's; nothing else gets through). */
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9:_.-]/g, "?").slice(0, 64);
 
 function writeRecord(fields: Record<string, unknown>, key: Buffer, settings: AuditSettings): string {
   mkdirSync(dirname(settings.path), { recursive: true, mode: 0o700 });

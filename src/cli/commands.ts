@@ -41,8 +41,11 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./suggest.js")).suggest,
   },
   report: {
-    summary: "the audit trail as one self-contained HTML page, with the suggest diff",
-    usage: "downscope report [--since 7d] --html FILE",
+    summary: "what each call returned next to its decision; --html: the audit trail as one self-contained page",
+    usage:
+      "downscope report [--since 7d] [--html FILE]\n" +
+      "  without --html: what each call returned (exit, duration, output size and sha256, what was masked),\n" +
+      "  next to the decision that allowed it; --html FILE: the whole trail as one self-contained page",
     load: async () => (await import("./report.js")).report,
   },
   schema: {
@@ -132,6 +135,12 @@ export const COMMANDS: Record<string, CommandEntry> = {
     usage:
       "downscope serve [--status | --ensure | --stop | --restart]  (log: ~/.local/state/downscope/serve/serve.log)",
     load: async () => (await import("./serve.js")).serve,
+  },
+  "post-tool-use": {
+    summary:
+      "PostToolUse hook (Claude Code; --agent gemini|cursor): mask secrets in a tool's output, record what it returned",
+    usage: "downscope post-tool-use [--agent gemini|cursor] < hook.json  (always exit 0; see docs/masking.md)",
+    load: async () => (await import("./post-tool-use.js")).postToolUse,
   },
   "session-start": {
     summary: "Claude Code SessionStart hook: put the shims first on PATH via CLAUDE_ENV_FILE",

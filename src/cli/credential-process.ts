@@ -325,6 +325,12 @@ export const credentialProcess: Command = async (argv, io) => {
   });
   if (io.env.DOWNSCOPE_DEBUG) io.stderr(`downscope: credential-process: ${minted ? "minted" : "cache hit"}\n`);
   io.stdout(formatCredentialProcess(credential));
+  // The session it hands out is masked wherever it shows up in an agent's output later (docs/masking.md);
+  // a cache hit was remembered when it was minted.
+  if (minted) {
+    const { rememberSecrets } = await import("../mask/known-secrets.js");
+    rememberSecrets([credential.SecretAccessKey, credential.SessionToken], io.env);
+  }
   const { auditEvent } = await import("../audit/event.js");
   await auditEvent(
     {

@@ -12,6 +12,7 @@ import { movedSecrets, parseEnvSlot, type MovedSecret } from "../mcp/moved-secre
 import { McpProxy } from "../mcp/proxy.js";
 import type { LoadedPolicy } from "../mcp/tool-decision.js";
 import { loadPolicy, pathContext } from "../policy/index.js";
+import { knownSecrets } from "../mask/known-secrets.js";
 import type { Command } from "../io.js";
 
 const USAGE =
@@ -91,6 +92,16 @@ export const mcpProxy: Command = async (argv, io) => {
     maxMessageBytes,
     lock: lockViewReader(io.cwd, io.env),
     movedSecrets: movedSecrets(envSlots, server, { file, args }, io.env, io.cwd),
+    // Secrets in tools/call answers are masked before the client's model sees them (docs/masking.md).
+    masker: knownSecrets(loaded.ok ? loaded.policy : undefined, io.env),
+    auditResult: (r) => {
+      void import("../audit/event.js").then(({ auditEvent }) =>
+        auditEvent(
+          { event: "mcp", cwd: io.cwd, service: server, tool: r.tool, duration_ms: r.duration_ms, output: r.output },
+          { env: io.env, cwd: io.cwd, policy: loaded.ok ? loaded.policy : undefined, stderr: io.stderr },
+        ),
+      );
+    },
     audit: (r) => {
       void import("../audit/event.js").then(({ auditEvent }) =>
         auditEvent(

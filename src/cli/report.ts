@@ -1,7 +1,9 @@
 /**
- * `downscope report [--since 7d] --html FILE`: the audit trail as one
- * self-contained HTML page (src/report/html.ts), with the `suggest` diff.
- * Written only where `--out` of suggest may write (src/out-path.ts).
+ * `downscope report [--since 7d] [--html FILE]`: what each call returned,
+ * next to the decision that allowed it (src/report/results.ts), as text on
+ * stdout; with --html, the whole audit trail as one self-contained HTML page
+ * (src/report/html.ts), with that section and the `suggest` diff. Written
+ * only where `--out` of suggest may write (src/out-path.ts).
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -16,10 +18,11 @@ import type { Policy } from "../policy/policy.js";
 import { renderReport, type ReportInput } from "../report/html.js";
 import { hookServiceOf } from "../report/service-of.js";
 import { summarize } from "../report/summary.js";
+import { formatResults, resultRows } from "../report/results.js";
 import { parseDuration } from "./audit.js";
 import type { Command } from "../io.js";
 
-const USAGE = "usage: downscope report [--since 7d] --html FILE";
+const USAGE = "usage: downscope report [--since 7d] [--html FILE]";
 
 export const report: Command = async (argv, io) => {
   let values;
@@ -32,8 +35,16 @@ export const report: Command = async (argv, io) => {
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n${USAGE}`);
   }
-  if (!values.html) throw new UsageError(`--html FILE is required\n${USAGE}`);
   const since = values.since !== undefined ? Date.now() - parseDuration(values.since) : undefined;
+  if (!values.html) {
+    // Text: what each call returned (only the verified records are read).
+    const policy = await loadPolicy({ cwd: io.cwd, env: io.env }).catch(() => undefined);
+    const { entries, problem } = readVerifiedEntries(auditSettingsOf(policy, io.env), readAuditKey(io.env));
+    const recent = since === undefined ? entries : entries.filter((e) => Date.parse(e.time) >= since);
+    if (problem) io.stderr(`downscope report: ${problem}\n`);
+    io.stdout(formatResults(resultRows(recent)));
+    return 0;
+  }
   let policy: Policy | undefined;
   let policyProblem: string | undefined;
   try {
@@ -66,6 +77,7 @@ export const report: Command = async (argv, io) => {
   }
   const html = renderReport({
     summary: summarize(recent, hookServiceOf(policy)),
+    results: resultRows(recent),
     generated: new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC",
     period: values.since ? `the last ${values.since}` : "the whole audit trail",
     problem,

@@ -17,6 +17,10 @@ import { createRunDir, removeRunDir } from "./run-dir.js";
 import { auditEvent, prepareAuditEvent } from "../audit/event.js";
 import { fingerprint } from "../credentials/token-sources.js";
 import { reraise, runChild, signalExitCode, type ChildExit } from "./spawn.js";
+import { outputTaps, type Taps } from "./output-tap.js";
+import type { OutputRecord } from "../audit/record.js";
+import { auditSettingsOf } from "../audit/settings.js";
+import { rememberSecrets } from "../mask/known-secrets.js";
 
 const USAGE = `usage: downscope-exec [--explain] [--approval NONCE] [--] <binary> [args...]
 
@@ -34,7 +38,10 @@ DOWNSCOPE_DEBUG (stack traces on internal errors).
 const CLEANUP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
 
 export interface ExecRuntime {
-  run: (plan: ExecPlan, cwd: string) => Promise<ChildExit>;
+  /** Starts the command; `taps` copy its stdout/stderr on (src/exec/output-tap.ts). */
+  run: (plan: ExecPlan, cwd: string, taps?: Taps) => Promise<ChildExit>;
+  /** The taps for this run (default: stdout and stderr unless they are terminals). */
+  taps?: (secrets: ExecSecret[], capture: number | undefined) => Taps;
   reraise: (signal: NodeJS.Signals) => void;
   selfPaths: readonly string[];
 }
@@ -54,8 +61,11 @@ function selfPaths(): string[] {
   return [...out];
 }
 
+type ExecSecret = { value: string; kind: string };
+
 export const defaultRuntime = (): ExecRuntime => ({
-  run: (plan, cwd) => runChild({ file: plan.file, argv: plan.argv, env: plan.env, cwd }),
+  run: (plan, cwd, taps) => runChild({ file: plan.file, argv: plan.argv, env: plan.env, cwd }, taps),
+  taps: (secrets, capture) => outputTaps({ secrets, ...(capture !== undefined ? { capture } : {}) }),
   reraise,
   selfPaths: selfPaths(),
 });
@@ -185,9 +195,16 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
     let exit: ChildExit;
     const started = Date.now();
     let record: Awaited<ReturnType<typeof prepareAuditEvent>>;
+    // The credentials handed to the command are masked in its output as it passes (ADR-031).
+    const kind = plan.grant.slot !== undefined ? `slot:${plan.grant.slot}` : "credential";
+    const secrets = plan.secrets.map((value) => ({ value, kind }));
+    const settings = auditSettingsOf(plan.policy, io.env);
+    const taps = rt.taps?.(secrets, settings.recordOutput === "masked" ? settings.recordOutputMaxBytes : undefined);
     try {
-      const running = rt.run(plan, io.cwd);
+      const running = rt.run(plan, io.cwd, taps);
       running.catch(() => {}); // handled by the await below
+      // The masking hook finds what was handed out by its fingerprint later (src/mask/known-secrets.ts).
+      rememberSecrets(plan.secrets, io.env);
       // The audit record is redacted and timed (the start) while the command runs.
       record = await prepareAuditEvent(
         {
@@ -210,7 +227,11 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
       stop?.();
       cleanup();
     }
-    record({ exit: "code" in exit ? exit.code : exit.signal, duration_ms: Date.now() - started });
+    record({
+      exit: "code" in exit ? exit.code : exit.signal,
+      duration_ms: Date.now() - started,
+      ...(taps !== undefined ? { output: await outputRecord(taps, secrets) } : {}),
+    });
     if ("code" in exit) return exit.code;
     rt.reraise(exit.signal);
     return signalExitCode(exit.signal);
@@ -238,6 +259,25 @@ export async function execMain(argv: string[], io: Io, rt: ExecRuntime = default
     cleanup();
     process.off("exit", cleanup);
   }
+}
+
+/** The output record of a run: each stream as measured (a terminal: not measured), what was masked at source. */
+async function outputRecord(taps: Taps, secrets: ExecSecret[]): Promise<OutputRecord> {
+  const streams: OutputRecord["streams"] = {};
+  const masked: Record<string, number> = {};
+  for (const name of ["stdout", "stderr"] as const) {
+    const tap = taps[name];
+    if (tap === undefined) {
+      streams[name] = { tty: true };
+      continue;
+    }
+    const { masked: hits, ...stream } = tap.result();
+    for (const [k, n] of Object.entries(hits)) masked[k] = (masked[k] ?? 0) + n;
+    // Captured text is masked again with the token-shaped rules (loaded only then): the record holds no secret either way.
+    if (stream.text !== undefined) stream.text = (await import("../mask/mask.js")).maskText(stream.text, { secrets });
+    streams[name] = stream;
+  }
+  return { streams, ...(Object.keys(masked).length > 0 ? { masked } : {}) };
 }
 
 function report(e: unknown, io: Io): number {

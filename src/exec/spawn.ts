@@ -1,11 +1,14 @@
 /**
  * The only place downscope-exec starts a process: file + argv, never a shell;
- * stdio inherited (TTYs, colours and prompts keep working); SIGINT, SIGTERM,
+ * stdin and terminals inherited (TTYs, colours and prompts keep working), a
+ * stdout or stderr that is not a terminal copied on through an output tap
+ * when one is given (src/exec/output-tap.ts); SIGINT, SIGTERM,
  * SIGHUP, SIGQUIT and SIGWINCH forwarded; the child's exit status or signal
  * passed on (aws-vault cli/exec.go, sandbox-runtime src/cli.ts).
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import type { Taps } from "./output-tap.js";
 
 export const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH"] as const;
 
@@ -18,16 +21,25 @@ export interface SpawnSpec {
   cwd: string;
 }
 
-export function runChild(spec: SpawnSpec): Promise<ChildExit> {
+/**
+ * Runs the command; resolves with its exit once it has exited and every
+ * tapped stream has ended (a process it left behind holding the output keeps
+ * downscope-exec until it closes it, as it keeps the reader of that output).
+ */
+export function runChild(spec: SpawnSpec, taps: Taps = {}): Promise<ChildExit> {
   return new Promise((resolvePromise, reject) => {
     const [argv0, ...args] = spec.argv;
     const child = spawn(spec.file, args, {
       argv0,
       cwd: spec.cwd,
       env: spec.env,
-      stdio: "inherit",
+      stdio: ["inherit", taps.stdout ? "pipe" : "inherit", taps.stderr ? "pipe" : "inherit"],
       shell: false,
     });
+    const drained = Promise.all([
+      taps.stdout && child.stdout ? taps.stdout.consume(child.stdout) : undefined,
+      taps.stderr && child.stderr ? taps.stderr.consume(child.stderr) : undefined,
+    ]);
     const handlers = FORWARDED_SIGNALS.map((sig) => {
       const h = () => {
         try {
@@ -48,7 +60,8 @@ export function runChild(spec: SpawnSpec): Promise<ChildExit> {
     });
     child.once("exit", (code, signal) => {
       off();
-      resolvePromise(signal !== null ? { signal } : { code: code ?? 1 });
+      const exit: ChildExit = signal !== null ? { signal } : { code: code ?? 1 };
+      void drained.then(() => resolvePromise(exit));
     });
   });
 }

@@ -60,6 +60,8 @@ export async function answerHookCall(
         ...(command !== undefined ? { argv: [command] } : { tool: payload.tool_name, arguments: payload.tool_input }),
         action: result.decision === "rewrite" ? "allow" : result.decision,
         reason: result.reason,
+        // The tool record of the same call (what it returned, src/hook/tool-record.ts) carries it too.
+        ...(payload.tool_use_id !== undefined ? { tool_use_id: payload.tool_use_id } : {}),
       },
       { env: ctx.env, cwd: payload.cwd ?? ctx.cwd, policy, stderr: ctx.stderr },
     );

@@ -66,6 +66,7 @@ export function parsePayload(text: string): HookPayload {
     tool_input: input as Record<string, unknown>,
     ...(typeof p.cwd === "string" ? { cwd: p.cwd } : {}),
     ...(typeof p.session_id === "string" ? { session_id: p.session_id } : {}),
+    ...(typeof p.tool_use_id === "string" ? { tool_use_id: p.tool_use_id } : {}),
   };
 }
 

@@ -40,6 +40,10 @@ import type { MovedSecret } from "./moved-secrets.js";
 import { defaultPlan, strippedNames, upstreamEnv, type InstancePlan } from "./slots.js";
 import { alwaysDenied, hidesDeniedTools, planToolCall, type LoadedPolicy } from "./tool-decision.js";
 import { Upstream } from "./upstream.js";
+import type { OutputRecord } from "../audit/record.js";
+import type { KnownSecret, Masker } from "../mask/mask.js";
+import { maskToolResponse, resultRecord } from "./result-mask.js";
+import { rememberSecrets } from "../mask/known-secrets.js";
 
 /** One decision on a tools/call, for the audit trail. Never holds argument values or tokens. */
 export interface McpDecisionRecord {
@@ -93,13 +97,24 @@ export interface ProxyOptions {
    * `inject_as` of the same name still replaces it).
    */
   movedSecrets?: readonly MovedSecret[];
+  /** Masks secrets in tools/call and tasks/result answers (src/mcp/result-mask.ts); undefined: none. */
+  masker?: Masker;
+  /** Called once per tools/call answer: what it returned (the audit trail plugs in here). */
+  auditResult?: (record: { server: string; tool: string; duration_ms: number; output: OutputRecord }) => void;
 }
 
 /** A tool definition as the server listed it. */
 type Tool = Record<string, unknown>;
 
 type Pending =
-  | { kind: "client"; clientId: RequestId; method: string; transform?: (result: Record<string, unknown>) => void }
+  | {
+      kind: "client";
+      clientId: RequestId;
+      method: string;
+      transform?: (result: Record<string, unknown>) => void;
+      /** tools/call: the tool's name and when it was sent, for the result's audit record. */
+      call?: { tool: string; sent: number };
+    }
   | { kind: "internal"; resolve: (r: JSONRPCResponse) => void; reject: (e: Error) => void };
 
 interface Instance {
@@ -117,6 +132,8 @@ interface Instance {
   /** github_app: when the instance's minted token expires (ms since epoch), and what was minted. */
   expiresAt?: number;
   minted?: MintInfo;
+  /** The token this instance was given: masked in its answers. */
+  secrets: KnownSecret[];
 }
 
 /** An instance whose minted token expires within this margin is replaced by a fresh one. */
@@ -652,7 +669,16 @@ export class McpProxy {
           if (isObj(task) && typeof task.taskId === "string") this.taskRoutes.set(task.taskId, instance);
         }
       : opts.transform;
-    instance.pending.set(upstreamId, { kind: "client", clientId: req.id, method: req.method, transform });
+    const name = req.params?.name;
+    const call =
+      req.method === "tools/call" ? { tool: typeof name === "string" ? name : "", sent: Date.now() } : undefined;
+    instance.pending.set(upstreamId, {
+      kind: "client",
+      clientId: req.id,
+      method: req.method,
+      transform,
+      ...(call ? { call } : {}),
+    });
     inflight.instance = instance;
     inflight.upstreamId = upstreamId;
     this.inFlight.set(idKey(req.id), inflight);
@@ -766,6 +792,17 @@ export class McpProxy {
     for (const m of this.o.movedSecrets ?? []) moved[m.name] = m.read();
     const env = upstreamEnv({ ...this.o.env, ...moved }, this.strip, token);
     const label = planLabel(plan);
+    const secrets: KnownSecret[] =
+      token === undefined ? [] : [{ value: token.value, kind: plan.slot ? `slot:${plan.slot.name}` : "credential" }];
+    // The secrets moved out of the client's config are this instance's too (a keyring slot is known to nothing else).
+    for (const m of this.o.movedSecrets ?? [])
+      if (moved[m.name] !== undefined && moved[m.name] !== "") secrets.push({ value: moved[m.name]!, kind: "moved" });
+    // Masked in this instance's answers here, and by the agent's masking hook wherever it shows up later.
+    if (this.o.masker !== undefined && secrets.length > 0)
+      rememberSecrets(
+        secrets.map((x) => x.value),
+        this.o.env,
+      );
     // Assigned below, before any event can fire (events come from the event loop).
     const instance = {
       plan,
@@ -773,6 +810,7 @@ export class McpProxy {
       serverRequests: new Set(),
       sentInitialized: false,
       stopping: false,
+      secrets,
       ...(expiresAt !== undefined ? { expiresAt } : {}),
       ...(minted ? { minted } : {}),
     } as unknown as Instance;
@@ -939,6 +977,17 @@ export class McpProxy {
     }
     this.inFlight.delete(idKey(p.clientId));
     if (p.transform && isObj(r.result)) p.transform(r.result);
+    if (this.o.masker !== undefined && (p.method === "tools/call" || p.method === "tasks/result")) {
+      const masked = maskToolResponse(r, this.o.masker, instance.secrets);
+      r = masked.response;
+      if (p.call)
+        this.o.auditResult?.({
+          server: this.o.server,
+          tool: p.call.tool,
+          duration_ms: Date.now() - p.call.sent,
+          output: resultRecord(masked),
+        });
+    }
     this.o.write(serialize({ ...r, id: p.clientId }));
   }
 

@@ -504,6 +504,21 @@ export const SettingsSchema = z
       .describe(
         "Contained mode: paths outside the project the file tools may write (Claude Code's own memory files are always writable). Trusted layers only.",
       ),
+    record_output: z
+      .enum(["none", "masked"])
+      .optional()
+      .describe(
+        "Audit trail: besides each command's and tool call's exit status, duration, output size and sha256 (always recorded), keep the output itself, with secrets masked (`masked`), or not (`none`, the default). Read from the managed and user layers only: the project file, which the agent can edit, has no say in what is recorded.",
+      ),
+    record_output_max_bytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(65536)
+      .optional()
+      .describe(
+        "Audit trail, with record_output: masked: at most this many bytes of text per output stream (default 4096); the rest is cut and the record says so. Managed and user layers only.",
+      ),
     audit: z
       .strictObject({
         enabled: z.boolean().optional(),

@@ -7,6 +7,7 @@
  */
 import type { ScanResult } from "../scan/scan.js";
 import type { SuggestDiff } from "../suggest/diff.js";
+import { describeMasked, describeStream, type ResultRow } from "./results.js";
 import { ACTIONS, total, type Summary, type SummaryAction } from "./summary.js";
 
 export interface ReportInput {
@@ -18,6 +19,8 @@ export interface ReportInput {
   suggestion?: { diff: SuggestDiff; text: string } | { unavailable: string };
   /** `downscope scan` of the MCP configs (src/scan/), with paths shown as the reader knows them. */
   scan?: { result: ScanResult; show: (path: string) => string } | { unavailable: string };
+  /** What each call returned, next to the decision that allowed it (src/report/results.ts). */
+  results?: readonly ResultRow[];
 }
 
 export function escapeHtml(s: string): string {
@@ -83,6 +86,28 @@ ${s.stopped
       `<tr>${cell(x.time.replace("T", " ").slice(0, 19))}<td style="color:${COLORS[x.action]};font-weight:600">${x.action}</td>${cell(x.service)}<td><code>${e(x.command)}</code></td>${cell(x.rule)}${cell(x.reason)}</tr>`,
   )
   .join("\n")}</table></section>`);
+
+  const rows = r.results ?? [];
+  parts.push(`<section id="results"><h2>What each call returned (${rows.length})</h2>
+<p class="muted">Exit status, duration, and each output stream's size and sha256 as delivered (secrets masked), next to the decision that allowed the call. Text is kept only with settings.record_output: masked.</p>
+<table><tr><th>time</th><th>call</th><th>decision</th><th>exit</th><th>ms</th><th>output</th><th>masked</th></tr>
+${
+  rows
+    .slice(-300)
+    .reverse()
+    .map(
+      (x) =>
+        `<tr>${cell(x.time.replace("T", " ").slice(0, 19))}<td><code>${e(x.call)}</code></td>${cell(x.decision)}${cell(x.exit !== undefined ? String(x.exit) : "-")}${cell(x.duration_ms !== undefined ? String(x.duration_ms) : "-")}<td>${Object.entries(
+          x.output.streams,
+        )
+          .map(
+            ([name, s]) =>
+              `${e(name)}: ${e(describeStream(s))}${s.text !== undefined ? `<details><summary>text${s.truncated ? " (cut)" : ""}</summary><pre>${e(s.text)}</pre></details>` : ""}`,
+          )
+          .join("<br>")}</td>${cell(describeMasked(x.output))}</tr>`,
+    )
+    .join("\n") || '<tr><td colspan="7">none</td></tr>'
+}</table></section>`);
 
   parts.push(`<section id="credentials"><h2>Credentials handed out</h2>
 <p class="muted">By kind and scope: the slot or the session policy a command ran with. Values and fingerprints are not shown.</p>

@@ -46,6 +46,51 @@ function write(sb: Sandbox, n: number, s = settingsFor(sb)) {
 }
 
 describe("audit log", () => {
+  // What each call returned (docs/masking.md): the output fields are inside the sealed line,
+  // whether written with the record or appended late (downscope-exec), so verify covers them.
+  it("records of what calls returned verify, and a changed size, hash, mask count or text does not", async () => {
+    const sb = sandbox();
+    const s = settingsFor(sb);
+    const output = {
+      streams: {
+        stdout: { bytes: 42, sha256: "c".repeat(64), text: "3 open pull requests" },
+        stderr: { tty: true as const },
+      },
+      masked: { "slot:readonly": 1 },
+    };
+    appendAudit(rec(1, { output }), { env: sb.env, settings: s });
+    const { prepareAudit, appendPrepared } = await import("../../src/audit/log.js");
+    appendPrepared(prepareAudit(rec(2, { exit: undefined, duration_ms: undefined }), { env: sb.env, settings: s }), {
+      exit: 3,
+      duration_ms: 50,
+      output,
+    });
+    appendAudit({ event: "tool", tool: "Bash", tool_use_id: "toolu_1", exit: 0, output }, { env: sb.env, settings: s });
+    const key = auditKey(sb.env);
+    const ok = verifyAudit(s, key);
+    expect(ok.lines).toBe(3);
+    expect(ok.problem).toBeUndefined();
+    const entries = readAuditEntries(s);
+    expect(entries.map((e) => [e.event, e.exit, e.output?.streams.stdout?.bytes])).toEqual([
+      ["exec", 0, 42],
+      ["exec", 3, 42],
+      ["tool", 0, 42],
+    ]);
+    const lines = readFileSync(s.path, "utf8").trim().split("\n");
+    for (const [from, to] of [
+      ['"bytes":42', '"bytes":41'],
+      [`"sha256":"${"c".repeat(64)}"`, `"sha256":"${"d".repeat(64)}"`],
+      ['"slot:readonly":1', '"slot:readonly":0'],
+      ["3 open pull requests", "0 open pull requests"],
+    ] as const) {
+      writeFileSync(s.path, lines.map((l, i) => (i === 1 ? l.replace(from, to) : l)).join("\n") + "\n");
+      expect(verifyAudit(s, key).problem, from).toMatchObject({
+        line: 2,
+        message: expect.stringContaining("modified"),
+      });
+    }
+  });
+
   it("writes one sealed JSON line per record, 0600 in a 0700 dir, with the key outside the log dir", () => {
     const sb = sandbox();
     const s = write(sb, 3);

@@ -4,9 +4,12 @@
  * file, an error message. Fix: records carry fingerprints and redacted argv;
  * credential files live only in removed private run dirs.
  * Proves: real (fake-valued) tokens go through every path — the hook, the
- * wrapper, credential-process (against moto) and the MCP proxy — each path
- * writes its audit line, and no token (nor the AWS keys minted) appears in any
- * file under the sandbox except the token sources the test itself wrote.
+ * wrapper, credential-process (against moto), the MCP proxy and the masking
+ * hook, with settings.record_output: masked keeping what commands returned —
+ * each path writes its audit line, and no token (nor the AWS keys minted)
+ * appears in any file under the sandbox except the token sources the test
+ * itself wrote: not in the captured output, not in the fingerprints the
+ * masking hook reads.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -46,14 +49,16 @@ function filesUnder(dir: string): string[] {
 }
 
 describe("no secret in the audit log or any file downscope wrote", () => {
-  it("hook, exec, credential-process and mcp", async () => {
+  it("hook, exec, credential-process, mcp and post-tool-use", async () => {
     const sb = sandbox();
-    const fakeGh = sb.write("bin/gh", "#!/bin/sh\nexit 0\n");
+    // It prints its token: downscope-exec masks it at source, and records what gh returned.
+    const fakeGh = sb.write("bin/gh", '#!/bin/sh\necho "token=$GH_TOKEN"\n');
     chmodSync(fakeGh, 0o755);
     const { awsConfig, awsCreds } = awsSourceFiles(sb);
     sb.write(
       "home/.config/downscope/config.yaml",
       `version: 1
+settings: { record_output: masked }
 services:
   gh:
     binary_path: ${fakeGh}
@@ -117,13 +122,34 @@ services:
     p.child.stdin.end();
     await p.exited();
 
+    // post-tool-use: an agent's tool output holding every one of them, recorded with its text.
+    const post = await runCli(["post-tool-use"], {
+      env,
+      cwd: sb.project,
+      stdin: JSON.stringify({
+        hook_event_name: "PostToolUse",
+        tool_name: "Bash",
+        tool_input: { command: "downscope-exec gh pr list; env" },
+        tool_response: {
+          stdout: `token=${GH_TOKEN}\nmcp=${MCP_TOKEN}\nkey=${keys.SecretAccessKey}\nsession=${keys.SessionToken}\n`,
+          stderr: "",
+          interrupted: false,
+          isImage: false,
+        },
+        tool_use_id: "toolu_audit",
+      }),
+    });
+    expect(post.code).toBe(0);
+
     // Every path wrote its line.
     const log = readFileSync(join(sb.env.XDG_STATE_HOME!, "downscope/audit.jsonl"), "utf8");
     const events = log
       .trim()
       .split("\n")
       .map((l) => (JSON.parse(l) as { event: string }).event);
-    expect(new Set(events)).toEqual(new Set(["hook", "exec", "credential", "mcp"]));
+    expect(new Set(events)).toEqual(new Set(["hook", "exec", "credential", "mcp", "tool"]));
+    // The captured output is there, masked.
+    expect(log).toContain("token=[masked:slot:ro]");
 
     const secrets = [GH_TOKEN, MCP_TOKEN, ARG_SECRET, keys.SecretAccessKey!, keys.SessionToken!];
     const sources = new Set([awsCreds]);

@@ -92,6 +92,34 @@ describe("installed profile (any AWS SDK tool with AWS_PROFILE=ai-readonly)", ()
     expect(roles).toHaveLength(1); // cache hit: nothing new minted
   });
 
+  // Masking (docs/masking.md): a session credential-process handed out is remembered by its keyed
+  // fingerprint, so the masking hook finds it in an agent's output later, without storing it.
+  it("the session it hands out is masked later by the post-tool-use hook", async () => {
+    const { sb, env } = setup();
+    const r = node(DOWNSCOPE, ["credential-process", "--source-profile", "default"], env, sb.project);
+    expect(r.code, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout) as { SecretAccessKey: string; SessionToken: string };
+    const stdout = `secret=${c.SecretAccessKey}\ntoken=${c.SessionToken}\n`;
+    const payload = JSON.stringify({
+      hook_event_name: "PostToolUse",
+      tool_name: "Bash",
+      tool_input: { command: "env" },
+      tool_response: { stdout, stderr: "", interrupted: false, isImage: false },
+    });
+    const hook = spawnSync(process.execPath, [DOWNSCOPE, "post-tool-use"], {
+      input: payload,
+      env,
+      cwd: sb.project,
+      encoding: "utf8",
+    });
+    expect(hook.status).toBe(0);
+    expect(hook.stdout).not.toContain(c.SecretAccessKey);
+    expect(hook.stdout).not.toContain(c.SessionToken);
+    expect(JSON.parse(hook.stdout).hookSpecificOutput.updatedToolOutput.stdout).toMatch(
+      /^secret=\[masked[^\]]*\]\ntoken=\[masked[^\]]*\]\n$/,
+    );
+  });
+
   it("ten parallel credential-process calls make one STS call (single flight)", async () => {
     const { sb, env } = setup();
     const runs = await Promise.all(

@@ -69,6 +69,14 @@ describe.each([
         expect(ours.timeout).toBe(10); // seconds
       }
       expect(installed.hooks.preToolUse[0].matcher).toBe("Shell|Write|Delete|StrReplace|Edit|MultiEdit");
+      // The masking hook (docs/masking.md): Cursor lets it replace MCP tools' output.
+      expect(installed.hooks.postToolUse).toEqual([
+        {
+          command: expect.stringMatching(/bin\/downscope\.js'? post-tool-use --agent cursor$/),
+          failClosed: true,
+          timeout: 10,
+        },
+      ]);
     } else {
       expect(installed.model).toEqual({ name: "gemini-2.5-pro" });
       expect(installed.mcpServers.fs.command).toBe("npx");
@@ -78,6 +86,20 @@ describe.each([
       expect(ours.matcher).toBe(GEMINI_MATCHER);
       expect(ours.hooks[0]).toMatchObject({ type: "command", name: "downscope", timeout: 10000 });
       expect(ours.hooks[0].command).toMatch(/bin\/downscope\.js'? hook --agent gemini \|\| \{ printf/);
+      // The masking hook on every tool (docs/masking.md).
+      expect(installed.hooks.AfterTool).toEqual([
+        {
+          matcher: ".*",
+          hooks: [
+            expect.objectContaining({
+              type: "command",
+              name: "downscope-mask",
+              timeout: 10000,
+              command: expect.stringMatching(/bin\/downscope\.js'? post-tool-use --agent gemini \|\| \{ printf/),
+            }),
+          ],
+        },
+      ]);
     }
     expect(readFileSync(`${file}.downscope-backup`, "utf8")).toBe(existing);
     const once = readFileSync(file, "utf8");
@@ -164,6 +186,16 @@ describe("the installed Gemini CLI command fails closed when node cannot run it"
     const r = spawnSync("/bin/sh", ["-c", command], { input: "{}", env: { PATH: "/nonexistent" }, encoding: "utf8" });
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stdout)).toEqual({ decision: "deny", reason: expect.stringContaining("could not run") });
+  });
+
+  it("the AfterTool masking command too: when node cannot run it, a deny (the output is withheld) and exit 2", async () => {
+    const sb = sandbox();
+    await cli(sb, "install", "gemini", "--scope", "project");
+    const command: string = JSON.parse(readFileSync(files.gemini.project(sb), "utf8")).hooks.AfterTool[0].hooks[0]
+      .command;
+    const r = spawnSync("/bin/sh", ["-c", command], { input: "{}", env: { PATH: "/nonexistent" }, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({ decision: "deny", reason: expect.stringContaining("output is withheld") });
   });
 
   it("and the same command answers normally when node runs", async () => {

@@ -57,6 +57,21 @@ describe("downscope install claude", () => {
         onFailure: "block",
       },
     ]);
+    // The masking hook after every tool call (docs/masking.md).
+    for (const event of ["PostToolUse", "PostToolUseFailure"])
+      expect(installed.hooks[event]).toEqual([
+        {
+          matcher: "*",
+          hooks: [
+            {
+              type: "command",
+              command: expect.stringMatching(/bin\/downscope\.js post-tool-use \|\| exit 2$/),
+              timeout: 10,
+              onFailure: "block",
+            },
+          ],
+        },
+      ]);
     expect(readFileSync(`${file}.downscope-backup`, "utf8")).toBe(EXISTING);
     // idempotent
     const once = readFileSync(file, "utf8");
@@ -161,6 +176,18 @@ describe("Claude Code plugin files", () => {
     expect(hooks.SessionStart[0].hooks[0].command).toMatch(/ session-start \|\| exit 2$/);
     // The plugin's entries fail closed as install's do.
     for (const event of ["PreToolUse", "SessionStart"]) expect(hooks[event][0].hooks[0].onFailure).toBe("block");
+    for (const event of ["PostToolUse", "PostToolUseFailure"])
+      expect(hooks[event][0]).toEqual({
+        matcher: "*",
+        hooks: [
+          {
+            type: "command",
+            command: 'node "${CLAUDE_PLUGIN_ROOT}/bin/downscope.js" post-tool-use || exit 2',
+            timeout: 10,
+            onFailure: "block",
+          },
+        ],
+      });
   });
 });
 

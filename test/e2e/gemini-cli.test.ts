@@ -44,7 +44,10 @@ const shell = (command: string): FunctionCall => ({
   args: { command, description: "scripted" },
 });
 
-async function runGemini(calls: FunctionCall[], opts: { killAfterMs?: number } = {}) {
+async function runGemini(
+  calls: FunctionCall[],
+  opts: { killAfterMs?: number; files?: Record<string, string>; afterTool?: false } = {},
+) {
   const api = await startFakeGemini(calls);
   const sb = sandbox();
   const log = join(sb.root, "gh.log");
@@ -71,6 +74,14 @@ async function runGemini(calls: FunctionCall[], opts: { killAfterMs?: number } =
     env,
   });
   expect(inst.status, inst.stderr).toBe(0);
+  for (const [name, content] of Object.entries(opts.files ?? {})) sb.write(join("project", name), content);
+  if (opts.afterTool === false) {
+    // The control: the same settings without the masking hook.
+    const file = join(sb.project, ".gemini", "settings.json");
+    const settings = JSON.parse(readFileSync(file, "utf8"));
+    delete settings.hooks.AfterTool;
+    sb.write(file, JSON.stringify(settings));
+  }
   const args = [
     gemini,
     "-p",
@@ -168,5 +179,39 @@ describe("Gemini CLI end to end", () => {
     expect(text(r.responses[1])).toContain("is a downscope management command");
     const settings = JSON.parse(readFileSync(join(r.project, ".gemini", "settings.json"), "utf8"));
     expect(JSON.stringify(settings.hooks.BeforeTool)).toContain("hook --agent gemini");
+  });
+});
+
+/*
+ * Masking (docs/masking.md): Gemini CLI 0.61.0 gives an AfterTool hook no
+ * field that replaces a tool's output; a deny replaces it with "Tool result
+ * blocked: <reason>". So an output that holds a secret comes back as a failed
+ * call whose text is the masked output. Control: without the AfterTool entry,
+ * the model gets the secrets.
+ */
+describe("Gemini CLI masking (AfterTool)", () => {
+  const pat = ["gh", "p_", "Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc4Vb6N"].join("");
+  const calls = [shell("cat notes.txt"), shell('echo "slot: $GH_TOKEN_RO"'), shell("gh pr list")];
+  const files = { "notes.txt": `ci token: ${pat}\n` };
+
+  it("no secret reaches the model; the masked output does", async () => {
+    const r = await runGemini(calls, { files });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.responses).toHaveLength(3);
+    const all = JSON.stringify(r.responses);
+    expect(all).not.toContain(pat);
+    expect(all).not.toContain("fake-gh-token-ro-123");
+    expect(text(r.responses[0])).toContain("ci token: [masked:github-pat]");
+    expect(text(r.responses[1])).toContain("slot: [masked:slot:ro]");
+    // A call with nothing to mask goes through as it was.
+    expect(text(r.responses[2])).toContain("fake-gh-output");
+    expect(text(r.responses[2])).not.toContain("blocked");
+  });
+
+  it("control: without the AfterTool hook the model gets every secret", async () => {
+    const r = await runGemini(calls, { files, afterTool: false });
+    expect(r.code, r.stderr).toBe(0);
+    expect(text(r.responses[0])).toContain(pat);
+    expect(text(r.responses[1])).toContain("fake-gh-token-ro-123");
   });
 });

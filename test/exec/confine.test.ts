@@ -20,6 +20,7 @@
  * unsafe variables never reach it. Each attempt has a control: the same run
  * not contained reaches the secret.
  */
+import { createHash } from "node:crypto";
 import { symlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -35,12 +36,14 @@ const SECRETS = {
   ssh: "SSH-KEY-SECRET-4",
 };
 const BASE = join(homedir(), ".cache", "downscope-confine-tests");
+const TOKEN_FP = createHash("sha256").update(TOKEN).digest("hex").slice(0, 16);
 
 /** A shell probe run as "gh": prints what the confined CLI can reach. */
 const PROBE = (root: string) =>
   [
     "#!/bin/sh",
-    'echo "token=$GH_TOKEN"',
+    // The token itself would be masked in the output (downscope-exec masks what it hands out): its fingerprint.
+    'echo "token-fp=$(printf %s "$GH_TOKEN" | sha256sum | cut -c1-16)"',
     // Where there is a procfs (not contained), its own environment holds the token. Where there is none,
     // every file of every non-system directory is searched for the token itself (on the host that would
     // take minutes: the control stops at /proc).
@@ -98,7 +101,7 @@ describe("the confined CLI can reach no secret", () => {
     const { sb, env } = setup();
     const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.project });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`token=${TOKEN}`);
+    expect(r.stdout).toContain(`token-fp=${TOKEN_FP}`);
     // The search ran over the whole namespace: the home, the project, /tmp and the run directory.
     expect(r.stdout).toMatch(/^searched: .*\btmp\b/m);
     expect(r.stdout).toContain(sb.root.split("/")[1]!);
@@ -130,7 +133,7 @@ describe("the confined CLI's environment", () => {
       expect([name, seen[name]]).toEqual([name, undefined]);
     expect(seen.SSL_CERT_FILE).toBe("/etc/ssl/certs/ca-certificates.crt");
     expect(seen.LANG).toBe("C.UTF-8");
-    expect(seen.GH_TOKEN).toBe(TOKEN);
+    expect(seen.GH_TOKEN).toMatch(/^\[masked/); // there, and masked in the output by downscope-exec
     expect(seen.GIT_CONFIG_NOSYSTEM).toBe("1");
   });
 
@@ -194,7 +197,7 @@ describe("arguments that name a file must name one in the project", () => {
         cwd: sb.project,
       });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain(`token=${TOKEN}`);
+      expect(r.stdout).toContain(`token-fp=${TOKEN_FP}`);
     });
 
   it("control: not contained, a file outside the project is not refused", async () => {

@@ -53,7 +53,10 @@ describe("downscope-exec, contained", () => {
     const { sb, env } = setup();
     const r = await runExec(["gh", "pr", "list"], { env, cwd: sb.project });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`token=${TOKEN}`);
+    // gh printed the slot's token; downscope-exec masks the credential it handed out in its output (ADR-031),
+    // which it can only do where the exact token was printed.
+    expect(r.stdout).toContain("token=[masked:slot:ro]");
+    expect(r.stdout).not.toContain(TOKEN);
     expect(r.stdout).toContain("project-write-ok");
     // The real home is not there: an empty, private one stands in for it, and writes to it vanish with it.
     expect(r.stdout).not.toContain("READ-SLOT-FILE");

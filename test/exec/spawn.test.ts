@@ -72,7 +72,7 @@ describe("downscope-exec (built) with a fake gh", () => {
   });
 
   // The record is prepared while the command runs and appended when it ends:
-  // its time is the start, with the exit status and the duration.
+  // its time is the start, with the exit status, the duration and the output.
   it("records the run in the audit log: start time, exit status, duration", async () => {
     const { sb, env } = setup("sleep 0.3; exit 3");
     const before = Date.now();
@@ -90,7 +90,7 @@ describe("downscope-exec (built) with a fake gh", () => {
     expect(start).toBeGreaterThanOrEqual(before - 1000);
     expect(after - start).toBeGreaterThanOrEqual(300);
     expect(rec.duration_ms).toBeGreaterThanOrEqual(300);
-    expect(Object.keys(rec).slice(-5)).toEqual(["exit", "duration_ms", "pid", "prev", "mac"]);
+    expect(Object.keys(rec).slice(-6)).toEqual(["exit", "duration_ms", "output", "pid", "prev", "mac"]);
   });
 
   it("a child killed by SIGTERM: the caller sees the signal (143 in a shell)", async () => {

@@ -1,6 +1,6 @@
-import type { PreToolUseHookInput } from "@anthropic-ai/claude-agent-sdk";
+import type { PostToolUseHookInput, PreToolUseHookInput } from "@anthropic-ai/claude-agent-sdk";
 import { describe, expect, it } from "vitest";
-import { downscopeHook, downscopeHooks } from "../../src/index.js";
+import { downscopeHook, downscopeHooks, downscopeMaskHook } from "../../src/index.js";
 import { sandbox } from "../helpers/sandbox.js";
 
 const POLICY = `version: 1
@@ -59,5 +59,42 @@ describe("Agent SDK PreToolUse callback", () => {
       "Bash|Write|Edit|MultiEdit|NotebookEdit|Read|NotebookRead|Grep|Glob|mcp__.*",
     );
     expect(h.PreToolUse?.[0]?.hooks).toHaveLength(1);
+    expect(h.PostToolUse?.[0]?.matcher).toBeUndefined();
+    expect(h.PostToolUse?.[0]?.hooks).toHaveLength(1);
+  });
+});
+
+describe("Agent SDK PostToolUse callback (masking)", () => {
+  const post = (stdout: string, cwd: string): PostToolUseHookInput => ({
+    hook_event_name: "PostToolUse",
+    session_id: "s",
+    transcript_path: "/dev/null",
+    cwd,
+    tool_name: "Bash",
+    tool_input: { command: "env" },
+    tool_response: { stdout, stderr: "", interrupted: false, isImage: false },
+    tool_use_id: "toolu_2",
+  });
+
+  it("masks as `downscope post-tool-use` does, answers nothing when there is nothing to mask, withholds on errors", async () => {
+    const sb = sandbox();
+    sb.write(
+      "home/.config/downscope/config.yaml",
+      "version: 1\nservices:\n  gh:\n    token_slots: { ro: { env_var: RO } }\n",
+    );
+    const cb = downscopeMaskHook({ env: { ...sb.env, RO: "sdk-slot-token-0123456789" } });
+    expect(await cb(post("RO=sdk-slot-token-0123456789", sb.project), "toolu_2", { signal })).toEqual({
+      hookSpecificOutput: {
+        hookEventName: "PostToolUse",
+        updatedToolOutput: { stdout: "RO=[masked:slot:ro]", stderr: "", interrupted: false, isImage: false },
+      },
+    });
+    expect(await cb(post("nothing here", sb.project), "toolu_2", { signal })).toEqual({});
+    sb.write("home/.config/downscope/config.yaml", "version: [\n");
+    expect(await cb(post("RO=sdk-slot-token-0123456789", sb.project), "toolu_2", { signal })).toMatchObject({
+      hookSpecificOutput: {
+        updatedToolOutput: { stdout: expect.stringMatching(/^downscope could not check this output/) },
+      },
+    });
   });
 });

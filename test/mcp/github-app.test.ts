@@ -106,12 +106,15 @@ describe("github_app MCP server", () => {
     p.child.stdin.end();
     await p.exited();
     // The audit records say what each call's instance was minted, never a token.
-    const log = await waitForLines(join(sbEnv.XDG_STATE_HOME!, "downscope/audit.jsonl"), 4);
+    // Four decisions, and four records of what the calls returned (docs/masking.md).
+    const log = await waitForLines(join(sbEnv.XDG_STATE_HOME!, "downscope/audit.jsonl"), 8);
     for (const m of gh!.mints) expect(log).not.toContain(m.token!);
     const minted = log
       .trim()
       .split("\n")
-      .map((l) => (JSON.parse(l) as { minted?: { repositories: string[]; minted: boolean } }).minted);
+      .map((l) => JSON.parse(l) as { action?: string; minted?: { repositories: string[]; minted: boolean } })
+      .filter((e) => e.action !== undefined)
+      .map((e) => e.minted);
     expect(minted.map((m) => [m?.repositories, m?.minted])).toEqual([
       [["app"], true],
       [["app"], true],

@@ -20,6 +20,13 @@ import { childPids, DOWNSCOPE_BIN, requireBuild, serverEntry, text, userPolicy }
 const EVERYTHING = serverEntry("@modelcontextprotocol/server-everything");
 // Built here: no token-shaped string is committed.
 const SECRET = "sk-proj-" + "MovedOutOfTheConfig".repeat(2);
+/**
+ * What the client sees where the server printed the secret: the proxy masks
+ * secrets in every tools/call result (docs/masking.md), so the marker standing
+ * where the value was is what shows the server had it (a server without it
+ * prints nothing there: the controls below).
+ */
+const DELIVERED = /^\[masked/;
 const SLOT = "mcp-everything-EVERYTHING_API_KEY";
 
 function setup(): { sb: Sandbox; file: string; original: string } {
@@ -135,7 +142,7 @@ describe("install mcp --move-secrets", () => {
 
     // The client starts the entry as written: the server reads its variable; nothing else holds it.
     const seen = await envSeenByServer(sb, file);
-    expect(seen.env?.EVERYTHING_API_KEY).toBe(SECRET);
+    expect(seen.env?.EVERYTHING_API_KEY).toMatch(DELIVERED);
     expect(seen.env?.EVERYTHING_MODE).toBe("plain");
     expect(seen.proxy.environ).not.toContain(SECRET);
     expect(seen.proxy.cmdline).not.toContain(SECRET);
@@ -177,7 +184,14 @@ esac
     expect(filesHolding(sb.root, SECRET)).toEqual([store]);
     expect(readFileSync(`${store}.argv`, "utf8")).not.toContain(SECRET);
     const seen = await envSeenByServer(sb, file);
-    expect(seen.env?.EVERYTHING_API_KEY).toBe(SECRET);
+    // A keyring slot is known to nothing but the proxy that injected it, and still masked (it was not, before).
+    expect(seen.env?.EVERYTHING_API_KEY).toMatch(DELIVERED);
+    // The server's own environ holds it (it was given it); the tool result, the proxy and argv do not.
+    expect(JSON.stringify(seen.env)).not.toContain(SECRET);
+    expect(seen.proxy.environ).not.toContain(SECRET);
+    expect(seen.proxy.cmdline).not.toContain(SECRET);
+    for (const c of seen.children) expect(c.cmdline).not.toContain(SECRET);
+    expect(seen.stderr).not.toContain(SECRET);
     expect((await runCli(["uninstall", "mcp", "--server", "everything"], { env: sb.env, cwd: sb.project })).code).toBe(
       0,
     );
@@ -205,7 +219,7 @@ esac
     expect(r.prompts[0]).toMatch(
       /# EVERYTHING_API_KEY \(slot mcp-everything-EVERYTHING_API_KEY\) was given to `.* stdio`; it will be given to `.* stdio --changed`/,
     );
-    expect((await envSeenByServer(sb, file)).env?.EVERYTHING_API_KEY).toBe(SECRET);
+    expect((await envSeenByServer(sb, file)).env?.EVERYTHING_API_KEY).toMatch(DELIVERED);
   });
 
   it("--dry-run shows the change without the secret and changes nothing", async () => {

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { AuditRecord } from "../../src/audit/record.js";
 import { runCli } from "../helpers/run-cli.js";
 import { scanSandbox, SECRETS } from "../scan/fixtures.js";
 import { sandboxWithTrail, START, TRAIL } from "../suggest/fixture.js";
@@ -22,6 +23,48 @@ const XSS = [
   },
 ];
 
+/** What calls returned: an exec run (decision and output in one record), and a tool call next to its hook decision. */
+const RESULTS: AuditRecord[] = [
+  {
+    event: "exec" as const,
+    service: "gh",
+    argv: ["gh", "pr", "list"],
+    action: "allow" as const,
+    rule: "pr reads",
+    layer: "user",
+    slot: "readonly",
+    exit: 0,
+    duration_ms: 812,
+    output: {
+      streams: {
+        stdout: { bytes: 42, sha256: "a".repeat(64), text: "<script>document.title='out'</script>" },
+        stderr: { tty: true as const },
+      },
+      masked: { "slot:readonly": 1 },
+    },
+  },
+  {
+    event: "hook" as const,
+    tool_use_id: "toolu_9",
+    argv: ["gh pr view 7"],
+    action: "allow" as const,
+    reason: "allowed",
+  },
+  {
+    event: "tool" as const,
+    tool_use_id: "toolu_9",
+    tool: "Bash",
+    argv: ["/x/downscope-exec.js gh pr view 7"],
+    exit: 1,
+    duration_ms: 90,
+    output: {
+      streams: { result: { bytes: 7, sha256: "b".repeat(64) } },
+      masked: { "github-pat": 2 },
+      reached_model_unmasked: true as const,
+    },
+  },
+];
+
 async function report(sb: ReturnType<typeof sandboxWithTrail>, extra: string[] = []) {
   const file = join(sb.root, "report.html");
   const r = await runCli(["report", ...extra, "--html", file], { env: sb.env, cwd: sb.project });
@@ -33,7 +76,11 @@ describe("downscope report --html", () => {
   it("renders in headless Chromium with its sections and makes no network request", async () => {
     const day = 86_400_000;
     const start = Date.now() - 6 * day;
-    const sb = sandboxWithTrail(START, [...TRAIL, ...TRAIL, ...XSS], (i) => new Date(start + i * (day / 6)));
+    const sb = sandboxWithTrail(
+      START,
+      [...TRAIL, ...TRAIL, ...XSS, ...RESULTS],
+      (i) => new Date(start + i * (day / 6)),
+    );
     const { file } = await report(sb, ["--since", "7d"]);
     const page = await renderInChromium(file);
     expect(page.requests).toEqual([]);
@@ -46,9 +93,16 @@ describe("downscope report --html", () => {
       "denied-reviewed",
       "credentials",
       "mcp-scan",
+      "results",
       "suggestion",
     ])
       expect(page.dom, id).toContain(`id="${id}"`);
+    // What each call returned, next to its decision; a logged output's <script> stays text.
+    expect(page.title).not.toBe("out");
+    expect(page.dom).toContain("&lt;script&gt;document.title='out'&lt;/script&gt;");
+    expect(page.dom).toContain('allow rule "pr reads" (user), slot readonly');
+    expect(page.dom).toContain("terminal (not measured)");
+    expect(page.dom).toContain("2× github-pat; shown unmasked (a failed call's text)");
     expect(page.dom).toContain("Observed calls whose decision would change");
     expect(page.dom).toMatch(/<svg[^>]*aria-label="decisions over time"/);
     expect(page.png.subarray(1, 4).toString()).toBe("PNG");
@@ -139,9 +193,25 @@ describe("downscope report --html", () => {
     expect(html).not.toContain("ba9876543210");
   });
 
-  it("needs --html, and refuses to write an agent's settings or downscope's own files", async () => {
+  it("without --html, prints what each call returned next to its decision", async () => {
+    const sb = sandboxWithTrail(START, RESULTS);
+    const r = await runCli(["report"], { env: sb.env, cwd: sb.project });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines.slice(0, 6).map((l) => l.replace(/^\S+ \S+ {2}/, ""))).toEqual([
+      "exec  gh pr list",
+      '    decision: allow rule "pr reads" (user), slot readonly',
+      "    exit 0, 812 ms",
+      `    stdout: 42 B sha256:${"a".repeat(12)}`,
+      "    stderr: terminal (not measured)",
+      "    masked: 1× slot:readonly",
+    ]);
+    expect(r.stdout).toContain("tool  /x/downscope-exec.js gh pr view 7\n    decision: allow\n    exit 1, 90 ms");
+    expect(r.stdout).toContain("masked: 2× github-pat; shown unmasked (a failed call's text)");
+  });
+
+  it("refuses to write an agent's settings or downscope's own files", async () => {
     const sb = sandboxWithTrail();
-    expect((await runCli(["report"], { env: sb.env, cwd: sb.project })).code).toBe(64);
     for (const t of [join(sb.project, ".claude/settings.json"), sb.policyFile]) {
       const r = await runCli(["report", "--html", t], { env: sb.env, cwd: sb.project });
       expect([t, r.code]).toEqual([t, 64]);
