@@ -191,8 +191,10 @@ describe("Gemini CLI end to end", () => {
  */
 describe("Gemini CLI masking (AfterTool)", () => {
   const pat = ["gh", "p_", "Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9Lz2Xc4Vb6N"].join("");
-  const calls = [shell("cat notes.txt"), shell('echo "slot: $GH_TOKEN_RO"'), shell("gh pr list")];
-  const files = { "notes.txt": `ci token: ${pat}\n` };
+  // The hook denies `echo $GH_TOKEN_RO` itself (test/security/credential-reads.test.ts); a script it
+  // cannot read through prints it, and that is what masking is for.
+  const calls = [shell("cat notes.txt"), shell("sh show-slot.sh"), shell("gh pr list")];
+  const files = { "notes.txt": `ci token: ${pat}\n`, "show-slot.sh": 'echo "slot: $GH_TOKEN_RO"\n' };
 
   it("no secret reaches the model; the masked output does", async () => {
     const r = await runGemini(calls, { files });

@@ -51,7 +51,9 @@ services:
 
 /** The scripted session: one tool call per step. */
 const STEPS: { name: string; step: Step; secrets: (keyof typeof SECRETS)[]; atSource?: string }[] = [
-  { name: "a slot token from the environment (Bash)", step: 'echo "ro: $GH_TOKEN_RO"', secrets: ["SLOT_RO"] },
+  // The hook denies `echo $GH_TOKEN_RO` itself (test/security/credential-reads.test.ts); a script it
+  // cannot read through prints it, and that is what masking is for.
+  { name: "a slot token from the environment (Bash)", step: "sh show-slot.sh", secrets: ["SLOT_RO"] },
   // downscope-exec masks the credential it handed gh in gh's own output, with or without the hook (ADR-031).
   {
     name: "the token downscope-exec handed to gh",
@@ -120,6 +122,7 @@ async function session(o: { hook: boolean; steps: Step[]; brokenPolicy?: boolean
       const config = join(home, ".config", "downscope", "config.yaml");
       writeFileSync(config, policy(gh, slotFile));
       writeFileSync(join(project, "notes.txt"), `release notes\nci token: ${PAT}\n`);
+      writeFileSync(join(project, "show-slot.sh"), 'echo "ro: $GH_TOKEN_RO"\n');
       writeFileSync(
         join(project, ".env"),
         `AWS_ACCESS_KEY_ID=${AKID}\nAWS_SECRET_ACCESS_KEY=${ASECRET}\nREGION=eu-west-1\n`,
