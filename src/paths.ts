@@ -2,7 +2,7 @@
  * Where downscope keeps its files, following the XDG base directory spec.
  * Everything takes the environment as an argument so tests can isolate HOME.
  */
-import { realpathSync } from "node:fs";
+import { lstatSync, realpathSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -84,6 +84,16 @@ export function realpathOfExisting(p: string): string {
       rest.push(basename(cur));
       cur = parent;
     }
+  }
+}
+
+/** Exists as a file, directory or link (a dangling link counts: it may be made to resolve later). */
+export function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
   }
 }
 

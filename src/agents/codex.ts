@@ -37,6 +37,7 @@ import { join } from "node:path";
 import { quote } from "../shell/quote.js";
 import {
   guardedCommand,
+  HOOK_FAILED,
   homeOf,
   isObj,
   type AgentFiles,
@@ -77,8 +78,12 @@ export const CODEX: AgentFiles = {
 };
 
 export function codexHookCommand(ctx: Pick<EntryContext, "bin" | "watchdog">): string {
-  const reason = "downscope: the hook could not run, so the tool call is blocked. Run `downscope doctor`.";
-  return guardedCommand(`${quote(ctx.bin)} hook --agent codex`, ctx, CODEX_TIMEOUT_S - 2, `echo ${quote(reason)} >&2`);
+  return guardedCommand(
+    `${quote(ctx.bin)} hook --agent codex`,
+    ctx,
+    CODEX_TIMEOUT_S - 2,
+    `echo ${quote(HOOK_FAILED)} >&2`,
+  );
 }
 
 /** The key Codex files a hook's state under (codex-rs/hooks hook_key): `<source>:<event>:<group>:<handler>`. */

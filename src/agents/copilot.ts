@@ -30,7 +30,9 @@ import { ConfigError } from "../errors.js";
 import { quote } from "../shell/quote.js";
 import {
   guardedCommand,
+  HOOK_FAILED,
   homeOf,
+  printJson,
   isObj,
   type AgentFiles,
   type EntryContext,
@@ -64,15 +66,11 @@ export const COPILOT: AgentFiles = {
 };
 
 export function copilotHookCommand(ctx: Pick<EntryContext, "bin" | "watchdog">): string {
-  const deny = JSON.stringify({
-    permissionDecision: "deny",
-    permissionDecisionReason: "downscope: the hook could not run, so the tool call is blocked. Run `downscope doctor`.",
-  });
   return guardedCommand(
     `${quote(ctx.bin)} hook --agent copilot`,
     ctx,
     COPILOT_TIMEOUT_S - 2,
-    `printf '%s\\n' ${quote(deny)}`,
+    printJson({ permissionDecision: "deny", permissionDecisionReason: HOOK_FAILED }),
   );
 }
 

@@ -29,7 +29,9 @@ import { ConfigError } from "../errors.js";
 import { quote } from "../shell/quote.js";
 import {
   guardedCommand,
+  HOOK_FAILED,
   homeOf,
+  printJson,
   isObj,
   type AgentFiles,
   type EntryContext,
@@ -64,29 +66,22 @@ export const GEMINI: AgentFiles = {
 };
 
 export function geminiHookCommand(ctx: Pick<EntryContext, "bin" | "watchdog">): string {
-  const deny = JSON.stringify({
-    decision: "deny",
-    reason: "downscope: the hook could not run, so the tool call is blocked. Run `downscope doctor`.",
-  });
   return guardedCommand(
     `${quote(ctx.bin)} hook --agent gemini`,
     ctx,
     GEMINI_HOOK_TIMEOUT_MS / 1000 - 2,
-    `printf '%s\\n' ${quote(deny)}`,
+    printJson({ decision: "deny", reason: HOOK_FAILED }),
   );
 }
 
 /** The AfterTool masking hook's command line: a failure of node itself denies, which withholds the output. */
 export function geminiAfterToolCommand(ctx: Pick<EntryContext, "bin" | "watchdog">): string {
-  const deny = JSON.stringify({
-    decision: "deny",
-    reason: "downscope: the masking hook could not run, so the tool's output is withheld. Run `downscope doctor`.",
-  });
+  const reason = "downscope: the masking hook could not run, so the tool's output is withheld. Run `downscope doctor`.";
   return guardedCommand(
     `${quote(ctx.bin)} post-tool-use --agent gemini`,
     ctx,
     GEMINI_HOOK_TIMEOUT_MS / 1000 - 2,
-    `printf '%s\n' ${quote(deny)}`,
+    printJson({ decision: "deny", reason }),
   );
 }
 

@@ -144,6 +144,12 @@ export interface EntryContext {
  * there is one, killing the hook `seconds` after it started, then the
  * fallback when anything failed.
  */
+/** What a hook that could not run says when it blocks the call. */
+export const HOOK_FAILED = "downscope: the hook could not run, so the tool call is blocked. Run `downscope doctor`.";
+
+/** A shell command that prints one JSON answer (the fail-closed tail of a hook's command line). */
+export const printJson = (v: unknown): string => `printf '%s\\n' ${quote(JSON.stringify(v))}`;
+
 export function guardedCommand(
   hook: string,
   ctx: Pick<EntryContext, "watchdog">,

@@ -6,7 +6,7 @@
  * and asks nothing. A copy of each trusted version is kept (private, in the
  * state directory) so the next `trust` can show the diff.
  */
-import { lstatSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ConfigError, UsageError } from "../errors.js";
 import { sha256Hex } from "../lazy-crypto.js";
@@ -14,7 +14,7 @@ import { stateHome, type Env } from "../paths.js";
 import { findProjectConfig, readConfigText } from "../policy/load.js";
 import { parseConfig } from "../policy/parse.js";
 import { readTrustStore, writeTrustStore } from "../policy/trust.js";
-import { ensurePrivateDir } from "../private-store.js";
+import { ensurePrivateDir, readIntactCopy } from "../private-store.js";
 import { confirmByPerson, dropYes } from "./confirm.js";
 import type { Command, Io } from "../io.js";
 import { lineDiff } from "./unified-diff.js";
@@ -32,15 +32,7 @@ const copyPath = (env: Env, hash: string) => join(copiesDir(env), `${hash}.yaml`
 /** The text of a version trusted before (kept by pinTrust), if its copy is intact. */
 export function trustedCopy(env: Env, hash: string | undefined): string | undefined {
   if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash)) return undefined;
-  try {
-    const p = copyPath(env, hash);
-    const st = lstatSync(p);
-    if (!st.isFile() || (st.mode & 0o077) !== 0) return undefined;
-    const text = readFileSync(p, "utf8");
-    return sha256Hex(text) === hash ? text : undefined;
-  } catch {
-    return undefined;
-  }
+  return readIntactCopy(copyPath(env, hash), hash);
 }
 
 /** What trusting `file` now would change, for the person confirming it. */

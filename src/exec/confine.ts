@@ -20,10 +20,19 @@
  * the child's environment, never in a file, so nothing on any path of the
  * namespace is secret (with no procfs, the environment has no path either).
  */
-import { lstatSync, realpathSync, statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { CredentialUnavailable, PolicyDenied } from "../errors.js";
-import { cacheHome, configHome, dataHome, expandHome, inside, stateHome, type Env } from "../paths.js";
+import {
+  cacheHome,
+  configHome,
+  dataHome,
+  expandHome,
+  inside,
+  lexists as exists,
+  stateHome,
+  type Env,
+} from "../paths.js";
 import type { Grant } from "../policy/evaluate.js";
 import type { Policy } from "../policy/policy.js";
 import { CREDENTIAL_STORES } from "../protection/credential-stores.js";
@@ -198,15 +207,6 @@ function hiddenPaths(env: Env, policy: Policy, project: string): string[] {
       if (svc.private_key?.file !== undefined) out.add(expandHome(svc.private_key.file, env));
     }
   return [...out].map((p) => (isAbsolute(p) ? realpathOr(p) : p)).filter((p) => isAbsolute(p) && exists(p));
-}
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function realpathOr(p: string): string {

@@ -12,12 +12,12 @@
  * never make a drifted tool visible. With neither a lockfile nor a pin the
  * lock is `off` and the proxy behaves as before the lock existed.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { sha256Hex } from "../lazy-crypto.js";
-import { mcpLockPinsPath, stateHome, type Env } from "../paths.js";
+import { lexists as exists, mcpLockPinsPath, stateHome, type Env } from "../paths.js";
 import { readPins, writePins } from "../policy/trust.js";
-import { ensurePrivateDir } from "../private-store.js";
+import { ensurePrivateDir, readIntactCopy } from "../private-store.js";
 import { LOCK_FILE, parseLock, type LockFile, type LockedTool } from "./lock.js";
 
 export const PIN_DOMAIN = "mcp-lock";
@@ -38,15 +38,6 @@ export function serverLock(view: LockView, server: string): ServerLock {
 }
 
 export const readLockPins = (env: Env) => readPins(env, mcpLockPinsPath(env), PIN_DOMAIN);
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The lockfile for a process working in `cwd`: the nearest
@@ -182,15 +173,7 @@ export function unpinLock(env: Env, file: string): boolean {
 export function lockedCopy(env: Env, file: string): string | undefined {
   const hash = readLockPins(env).get(file);
   if (hash === undefined || !/^[0-9a-f]{64}$/.test(hash)) return undefined;
-  try {
-    const p = join(copiesDir(env), `${hash}.json`);
-    const st = lstatSync(p);
-    if (!st.isFile() || (st.mode & 0o077) !== 0) return undefined;
-    const text = readFileSync(p, "utf8");
-    return sha256Hex(text) === hash ? text : undefined;
-  } catch {
-    return undefined;
-  }
+  return readIntactCopy(join(copiesDir(env), `${hash}.json`), hash);
 }
 
 /** Writes the lockfile itself (committed with the project: an ordinary 0644 file), atomically. */

@@ -596,7 +596,9 @@ export class McpProxy {
     return new Promise<JSONRPCResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         instance.pending.delete(id);
-        reject(new Error(`the upstream server did not answer ${method} in ${timeoutMs} ms`));
+        reject(
+          new Error(`the upstream server (${planLabel(instance.plan)}) did not answer ${method} in ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       instance.pending.set(id, {
         kind: "internal",
@@ -843,27 +845,8 @@ export class McpProxy {
   /** A new instance gets the client's own initialize and initialized, as if it had been there from the start. */
   private async replayInitialize(instance: Instance, label: string): Promise<void> {
     const init = this.initializeRequest!;
-    const id = this.nextUpstreamId++;
-    const timeoutMs = this.o.initializeTimeoutMs ?? 30_000;
     try {
-      const r = await new Promise<JSONRPCResponse>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`the upstream server (${label}) did not answer initialize in ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        instance.pending.set(id, {
-          kind: "internal",
-          resolve: (v) => {
-            clearTimeout(timer);
-            resolve(v);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        });
-        instance.upstream.send(serialize({ ...init, id }));
-      });
+      const r = await this.internalRequest(instance, init.method, init.params ?? {});
       if (r.error) throw new Error(`the upstream server (${label}) refused initialize: ${r.error.message}`);
     } catch (e) {
       if (this.instances.get(instance.plan.key) === instance) this.instances.delete(instance.plan.key);

@@ -19,10 +19,10 @@
  * config. The check makes the refusal clear and early; the namespace is what
  * makes it hold.
  */
-import { lstatSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { PolicyDenied } from "../../errors.js";
-import { inside } from "../../paths.js";
+import { inside, lexists as exists } from "../../paths.js";
 
 /**
  * Arguments after `--` that the CLI hands to a remote side, not to a local
@@ -87,16 +87,6 @@ export function checkPathArgs(binary: string, args: readonly string[], cwd: stri
   throw new PolicyDenied(
     `contained mode: the argument ${what} names ${p.resolved}, outside the project (${project}). The ${binary} that runs outside the sandbox reads and writes files only inside the project: copy what it needs into the project first, or ask the user.`,
   );
-}
-
-/** Exists as a file, directory or link (a dangling link counts: it may be made to resolve later). */
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function realpathOr(p: string): string | undefined {
