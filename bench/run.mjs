@@ -276,9 +276,19 @@ const AGAINST = process.env.BENCH_AGAINST;
 if (AGAINST) {
   const other = (p) =>
     p.replace(DSX, join(AGAINST, "bin/downscope-exec.js")).replace(DS, join(AGAINST, "bin/downscope.js"));
-  for (const c of [...cases])
-    if (c.args.some((a) => a === DS || a === DSX) && !c.name.endsWith("contained"))
-      cases.push({ ...c, name: `${c.name} [against]`, args: c.args.map(other) });
+  for (const c of [...cases]) {
+    if (!c.args.some((a) => a === DS || a === DSX) || c.name.endsWith("contained")) continue;
+    const twin = { ...c, name: `${c.name} [against]`, args: c.args.map(other) };
+    // A command the other build does not have (it is newer than that build) has nothing to compare with.
+    const probe = spawnSync(twin.file, twin.args, {
+      input: twin.input ?? "",
+      env: twin.env,
+      cwd: twin.cwd,
+      encoding: "utf8",
+    });
+    if (/unknown command/.test(probe.stderr ?? "")) console.log(`against: ${c.name}: not in that build, skipped`);
+    else cases.push(twin);
+  }
 }
 // Policy files a user works with are older than two seconds; a fresher one is
 // hashed on every run, not remembered by its identity (src/policy/load.ts).
